@@ -1,0 +1,13 @@
+//go:build unix && !linux
+
+package proctree
+
+import "syscall"
+
+func pgid(pid int) int {
+	g, err := syscall.Getpgid(pid)
+	if err != nil {
+		return 0
+	}
+	return g
+}
