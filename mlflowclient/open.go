@@ -2,6 +2,7 @@ package mlflowclient
 
 import (
 	"fmt"
+	"io"
 	"time"
 )
 
@@ -13,6 +14,30 @@ type Options struct {
 	LockTimeout time.Duration
 	// Warn receives one-line warnings (a param conflict, a value truncated). Nil discards them.
 	Warn func(msg string)
+	// HTTP configures REST stores (http:// and https:// tracking URIs). main fills it from MLflow's
+	// own environment variables; the zero value means MLflow's defaults and no credentials.
+	HTTP HTTPOptions
+	// UserAgent is sent to tracking servers, e.g. "mltrack/1.2.3".
+	UserAgent string
+}
+
+// HTTPOptions are the settings of MLflow's Python client for talking to a tracking server, under
+// the same names (see docs/configuration.md).
+type HTTPOptions struct {
+	Username, Password string // MLFLOW_TRACKING_USERNAME / _PASSWORD: basic auth, wins over Token when both are set
+	Token              string // MLFLOW_TRACKING_TOKEN: bearer
+	InsecureTLS        bool   // MLFLOW_TRACKING_INSECURE_TLS
+	ServerCertPath     string // MLFLOW_TRACKING_SERVER_CERT_PATH: CA bundle; wins over InsecureTLS
+	ClientCertPath     string // MLFLOW_TRACKING_CLIENT_CERT_PATH: PEM with certificate (and key)
+	Workspace          string // MLFLOW_WORKSPACE: sent as X-MLFLOW-WORKSPACE
+
+	MaxRetries       int           // MLFLOW_HTTP_REQUEST_MAX_RETRIES (default 7, at most 10)
+	BackoffFactor    float64       // MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR (default 2)
+	BackoffJitter    float64       // MLFLOW_HTTP_REQUEST_BACKOFF_JITTER, seconds (default 1)
+	RequestTimeout   time.Duration // MLFLOW_HTTP_REQUEST_TIMEOUT (default 120s); always also bounded by the caller's ctx
+	IgnoreRetryAfter bool          // MLFLOW_HTTP_RESPECT_RETRY_AFTER_HEADER=false
+	ArtifactUploads  int           // concurrent artifact uploads (default 4)
+	Progress         io.Writer     // where to draw upload progress (a terminal), nil for none
 }
 
 func (o Options) lockTimeout() time.Duration {
@@ -40,6 +65,8 @@ func Open(uri string, opts Options) (Store, error) {
 		return OpenSQLite(uri, opts)
 	case SchemeFile:
 		return OpenFileStore(uri, opts)
+	case SchemeHTTP:
+		return OpenREST(uri, opts)
 	}
-	return nil, fmt.Errorf("tracking URI %s: MLflow tracking servers over REST are not supported yet", RedactURI(uri))
+	return nil, fmt.Errorf("tracking URI %s: no store for this scheme", RedactURI(uri))
 }

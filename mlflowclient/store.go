@@ -58,3 +58,14 @@ func EnsureExperiment(ctx context.Context, s Store, name string) (Experiment, er
 	}
 	return Experiment{}, fmt.Errorf("create experiment %q: it keeps appearing and disappearing; another process is deleting it", name)
 }
+
+// RunLinker is implemented by stores that can point at a run in a web UI (tracking servers).
+type RunLinker interface {
+	RunURL(experimentID, runID string) string
+}
+
+// RunFinder is implemented by every store: it finds runs by a tag value, which `mltrack sync` uses
+// to complete a run that a previous delivery already created instead of creating it twice.
+type RunFinder interface {
+	FindRunsByTag(ctx context.Context, experimentID, key, value string) ([]RunInfo, error)
+}

@@ -1,0 +1,15 @@
+// Package capture observes a command while it runs and turns what it saw into plain data and files
+// for the run: it never starts or signals processes, reads flags or the environment, or talks to a
+// tracking store.
+//
+//   - Output (output.go) receives a copy of the command's stdout and stderr from the runner, after
+//     the bytes reached the terminal, and writes the logs that become artifacts: logs/stdout.log and
+//     logs/stderr.log (or logs/output.log when both shared one pty) with the bytes as written, and
+//     logs/*.txt copies made readable by Readable (readable.go), which removes terminal control
+//     sequences and collapses "\r" redraws such as progress bars. Secrets are masked (package
+//     redact) before anything reaches the disk, and a cap keeps the head and tail of huge outputs;
+//     memory does not grow with the output.
+//   - Sampler (sampler.go) samples the resource use of the command's process tree.
+//   - OutputDirs (outdirs.go) finds the files the command produced in declared output directories.
+//   - GatherContext (context.go) collects where and from what the command ran (git, host).
+package capture

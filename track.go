@@ -1,0 +1,454 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/mltrack/mltrack/capture"
+	"github.com/mltrack/mltrack/journal"
+	"github.com/mltrack/mltrack/mlflowclient"
+	"github.com/mltrack/mltrack/redact"
+	"github.com/mltrack/mltrack/runner"
+)
+
+// runCommand is `mltrack [flags] -- command...`: parse, run the command, record it, exit like it.
+func runCommand(ctx context.Context, args []string, io stdio, env environment) int {
+	cfg, ran, err := parseRunArgs(ctx, args, io, env)
+	if err != nil {
+		fmt.Fprintf(io.err, "mltrack: %s\n", oneLine(err))
+		return exitUsage
+	}
+	if !ran {
+		return 0 // --help or --version
+	}
+	if truthy(env.get("MLTRACK_DISABLE")) {
+		// No tracking at all: the command gets mltrack's own descriptors, nothing is observed.
+		res := runner.Run(ctx, runner.Spec{
+			Argv: cfg.Argv, Env: env.list, Stdin: io.in, Stdout: io.out, Stderr: io.err,
+			PTY: runner.PTYOff, Timeout: cfg.Timeout, KillAfter: cfg.KillAfter,
+		})
+		if res.StartErr != nil {
+			fmt.Fprintf(io.err, "mltrack: %s\n", oneLine(res.StartErr))
+		}
+		return exitLikeChild(res)
+	}
+	t := &tracker{cfg: cfg, io: io, env: env, warnings: &warnings{}}
+	return t.run(ctx)
+}
+
+func truthy(s string) bool {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "1", "true", "yes", "on":
+		return true
+	}
+	return false
+}
+
+// tracker runs one command and records it.
+type tracker struct {
+	cfg      runConfig
+	io       stdio
+	env      environment
+	warnings *warnings
+
+	masker   *redact.Masker
+	cwd      string
+	uri      string // resolved tracking URI, absolute; "" when unusable
+	rec      *recorder
+	journal  *journal.Run
+	spoolDir string
+}
+
+func (t *tracker) run(ctx context.Context) int {
+	start := time.Now()
+	t.masker = redact.FromEnviron(t.env.list, redact.DefaultMinLen)
+	cwd, err := os.Getwd()
+	if err != nil {
+		cwd = "."
+	}
+	t.cwd = cwd
+
+	params, tags, err := t.userParamsAndTags()
+	if err != nil {
+		fmt.Fprintf(t.io.err, "mltrack: %s\n", oneLine(err))
+		return exitUsage
+	}
+
+	// Observation that must not delay the start runs concurrently with it.
+	contextCh := make(chan capture.Context, 1)
+	go func() {
+		contextCh <- capture.GatherContext(ctx, cwd, t.env.get, 2*time.Second)
+	}()
+	outDirs := capture.WatchOutputDirs(t.cfg.OutputDirs, start, t.cfg.AllOutputs)
+
+	t.openJournal(start)
+	t.openStore()
+
+	logDir := ""
+	if t.journal != nil {
+		logDir = t.journal.FilesDir()
+	} else if d, err := os.MkdirTemp("", "mltrack-logs-*"); err == nil {
+		logDir = d
+		defer os.RemoveAll(d)
+	}
+	output, err := capture.NewOutput(capture.OutputOptions{Dir: logDir, Cap: t.cfg.LogCap, Masker: t.masker})
+	if err != nil {
+		t.warnings.add("output capture unavailable: %s; the command's output is not recorded", oneLine(err))
+		output = nil
+	}
+
+	// The run exists (RUNNING) before the command starts, within the start budget.
+	startCtx, cancelStart := context.WithTimeout(ctx, t.cfg.StartBudget)
+	t.rec.create(startCtx, t.cfg.Experiment, t.cfg.ExperimentID, mlflowclient.CreateRunRequest{
+		UserID:    userName(t.env),
+		RunName:   t.cfg.RunName,
+		StartTime: start.UnixMilli(),
+		Tags:      append(t.startTags(), tags...),
+		Params:    params,
+	})
+	cancelStart()
+	if errors.Is(startCtx.Err(), context.DeadlineExceeded) && !t.rec.delivered() {
+		t.warnings.add("the tracking store did not answer within the start budget (%s); the command started anyway", t.cfg.StartBudget)
+	}
+
+	// Resource samples stream into the run while it runs.
+	var sampler *capture.Sampler
+	sampleStep := int64(0)
+	spec := runner.Spec{
+		Argv: t.cfg.Argv, Env: t.childEnv(), Dir: "",
+		Stdin: t.io.in, Stdout: t.io.out, Stderr: t.io.err,
+		PTY: t.cfg.PTY, Timeout: t.cfg.Timeout, KillAfter: t.cfg.KillAfter,
+		Started: func(pid int) {
+			sampler = capture.StartSampler(pid, capture.SamplerOptions{
+				Interval: t.cfg.SampleInterval,
+				OnSample: func(s capture.Sample) {
+					metrics := sampleMetrics(s, sampleStep)
+					sampleStep++
+					callCtx, cancel := context.WithTimeout(ctx, t.cfg.StartBudget)
+					t.rec.logBatch(callCtx, metrics, nil, nil)
+					cancel()
+				},
+			})
+		},
+	}
+	if output != nil {
+		spec.CaptureStdout, spec.CaptureStderr = output.Stdout(), output.Stderr()
+	}
+	res := runner.Run(ctx, spec)
+	var summary capture.Summary
+	if sampler != nil {
+		summary = sampler.Stop()
+	}
+	for _, w := range res.Warnings {
+		t.warnings.add("%s", w)
+	}
+
+	// Everything after the command ended shares one budget; what does not fit stays in the journal.
+	endCtx, cancelEnd := context.WithTimeout(context.Background(), t.cfg.EndBudget)
+	defer cancelEnd()
+
+	var logs []capture.LogFile
+	if output != nil {
+		logs, err = output.Close(res.SharedOutput)
+		if err != nil {
+			t.warnings.add("output log: %s", oneLine(err))
+		}
+	}
+	var produced []capture.ProducedFile
+	if len(t.cfg.OutputDirs) > 0 {
+		var skipped []capture.SkippedFile
+		produced, skipped, err = outDirs.Collect(endCtx)
+		if err != nil {
+			t.warnings.add("output directories: %s", oneLine(err))
+		}
+		for _, s := range skipped {
+			t.warnings.add("output %s skipped: %s", s.Path, s.Reason)
+		}
+	}
+	var runCtx capture.Context
+	select {
+	case runCtx = <-contextCh:
+	case <-time.After(500 * time.Millisecond):
+		t.warnings.add("run context (git, host) took too long; recorded without it")
+	}
+
+	status := runStatus(res)
+	final := finalMetrics(res, summary, logs, res.End)
+	t.rec.logBatch(endCtx, final, nil, t.endTags(res, runCtx))
+
+	art := t.logArtifacts(endCtx, logs, produced)
+	t.rec.finish(endCtx, status, res.End)
+
+	tracking := t.closeJournal(art)
+	t.report(res, status, summary, art, tracking)
+	return exitLikeChild(res)
+}
+
+// userParamsAndTags checks -p and -t against MLflow's rules before anything starts: a name MLflow
+// would refuse is a wrong invocation (exit 125); an over-long value is truncated as MLflow does.
+func (t *tracker) userParamsAndTags() ([]mlflowclient.Param, []mlflowclient.Tag, error) {
+	var params []mlflowclient.Param
+	for _, kv := range t.cfg.Params {
+		if err := mlflowclient.ValidateKey("param", kv.Key); err != nil {
+			return nil, nil, fmt.Errorf("-p %s: %w", kv.Key, err)
+		}
+		params = append(params, mlflowclient.Param{Key: kv.Key, Value: t.masker.String(kv.Value)})
+	}
+	// The recorded command line is a param too (searchable as params.command), unless the user gave one.
+	if !hasParam(params, "command") {
+		params = append(params, mlflowclient.Param{Key: "command", Value: t.commandLine()})
+	}
+	var tags []mlflowclient.Tag
+	for _, kv := range t.cfg.Tags {
+		if err := mlflowclient.ValidateKey("tag", kv.Key); err != nil {
+			return nil, nil, fmt.Errorf("-t %s: %w", kv.Key, err)
+		}
+		tags = append(tags, mlflowclient.Tag{Key: kv.Key, Value: t.masker.String(kv.Value)})
+	}
+	s := mlflowclient.Sanitize(nil, params, tags)
+	for _, w := range s.Warnings {
+		t.warnings.add("%s", w)
+	}
+	return s.Params, s.Tags, nil
+}
+
+func hasParam(ps []mlflowclient.Param, key string) bool {
+	for _, p := range ps {
+		if p.Key == key {
+			return true
+		}
+	}
+	return false
+}
+
+// commandLine is the command as a shell would show it, with secrets masked.
+func (t *tracker) commandLine() string {
+	return shellJoin(t.masker.Strings(t.cfg.Argv))
+}
+
+func (t *tracker) openJournal(start time.Time) {
+	t.spoolDir = t.cfg.SpoolDir
+	if t.spoolDir == "" {
+		t.spoolDir = journal.DefaultDir(t.env.get("MLTRACK_SPOOL_DIR"), t.env.get("XDG_STATE_HOME"), homeDir(t.env), t.env.get("LOCALAPPDATA"))
+	}
+	meta := journal.Meta{
+		Key:          newRunKey(),
+		Experiment:   t.cfg.Experiment,
+		ExperimentID: t.cfg.ExperimentID,
+		Created:      start,
+		PID:          os.Getpid(),
+		BootID:       bootID(),
+	}
+	j, err := journal.Create(t.spoolDir, meta)
+	if err != nil {
+		t.warnings.add("cannot keep a local journal of this run: %s", oneLine(err))
+		return
+	}
+	t.journal = j
+}
+
+// openStore resolves the tracking URI and opens its store. A problem never stops the command: the run
+// is then kept in the journal.
+func (t *tracker) openStore() {
+	t.rec = &recorder{journal: t.journal, warnings: t.warnings}
+	uri, err := mlflowclient.ResolveTrackingURI(t.cfg.TrackingURI, t.cwd)
+	if err != nil {
+		t.warnings.add("%s", oneLine(err))
+		return
+	}
+	t.uri = uri
+	store, err := mlflowclient.Open(uri, mlflowclient.Options{
+		LockTimeout: t.cfg.StartBudget,
+		Warn:        func(msg string) { t.warnings.add("%s", msg) },
+	})
+	if err != nil {
+		t.warnings.add("tracking store %s: %s", mlflowclient.RedactURI(uri), oneLine(err))
+		return
+	}
+	t.rec.store = store
+}
+
+// startTags are the tags known before the command starts.
+func (t *tracker) startTags() []mlflowclient.Tag {
+	host, _ := os.Hostname()
+	tags := []mlflowclient.Tag{
+		{Key: "mlflow.user", Value: userName(t.env)},
+		{Key: "mlflow.source.name", Value: t.masker.String(t.cfg.Argv[0])},
+		{Key: "mlflow.source.type", Value: "LOCAL"},
+		{Key: "mltrack.command", Value: t.commandLine()},
+		{Key: "mltrack.cwd", Value: t.cwd},
+		{Key: "mltrack.host", Value: host},
+		{Key: "mltrack.version", Value: mltrackVersion()},
+	}
+	if t.cfg.Note != "" {
+		tags = append(tags, mlflowclient.Tag{Key: "mlflow.note.content", Value: t.masker.String(t.cfg.Note)})
+	}
+	return mlflowclient.Sanitize(nil, nil, tags).Tags
+}
+
+// endTags are the tags known once the command ended: how it ended, and the context gathered meanwhile.
+func (t *tracker) endTags(res runner.Result, c capture.Context) []mlflowclient.Tag {
+	var tags []mlflowclient.Tag
+	add := func(k, v string) { tags = append(tags, mlflowclient.Tag{Key: k, Value: v}) }
+	if c.Git != nil {
+		add("mlflow.source.git.commit", c.Git.Commit)
+		if c.Git.Branch != "" {
+			add("mlflow.source.git.branch", c.Git.Branch)
+		}
+		if c.Git.RepoURL != "" {
+			add("mlflow.source.git.repoURL", t.masker.String(c.Git.RepoURL))
+		}
+		if c.Git.DirtyKnown {
+			add("mlflow.source.git.dirty", fmt.Sprint(c.Git.Dirty))
+		}
+	}
+	if res.Signal != 0 {
+		add("mltrack.signal", signalName(res.Signal))
+		add("mltrack.signal_source", res.SignalSource)
+	}
+	if res.TimedOut {
+		add("mltrack.timed_out", "true")
+		add("mltrack.timeout", t.cfg.Timeout.String())
+	}
+	if res.StartErr != nil {
+		add("mltrack.error", t.masker.String(oneLine(res.StartErr)))
+	}
+	add("mltrack.pty", fmt.Sprint(res.SharedOutput || res.PTY))
+	return mlflowclient.Sanitize(nil, nil, tags).Tags
+}
+
+// childEnv is the command's environment: mltrack's own, unchanged.
+func (t *tracker) childEnv() []string {
+	return t.env.list
+}
+
+// artifactReport says what happened to the run's files.
+type artifactReport struct {
+	Count       int   `json:"count"`
+	Bytes       int64 `json:"bytes"`
+	Undelivered int   `json:"undelivered"`
+}
+
+// logArtifacts uploads the logs and produced files. A file the store cannot take stays in the journal.
+func (t *tracker) logArtifacts(ctx context.Context, logs []capture.LogFile, produced []capture.ProducedFile) artifactReport {
+	var rep artifactReport
+	type file struct {
+		local, path string
+		size        int64
+	}
+	var files []file
+	for _, l := range logs {
+		files = append(files, file{l.LocalPath, l.ArtifactPath, l.Kept})
+	}
+	for _, p := range produced {
+		files = append(files, file{p.LocalPath, p.ArtifactPath, p.Size})
+	}
+	unsupportedWarned := false
+	for _, f := range files {
+		if _, err := os.Stat(f.local); err != nil {
+			t.warnings.add("output %s vanished before it could be recorded", f.path)
+			continue
+		}
+		err := t.rec.logArtifact(ctx, f.local, f.path)
+		if err == nil {
+			rep.Count++
+			rep.Bytes += f.size
+			continue
+		}
+		rep.Undelivered++
+		if errors.Is(err, mlflowclient.ErrUnsupportedArtifactURI) && !unsupportedWarned {
+			unsupportedWarned = true
+			t.warnings.add("artifacts not stored with the run: %s", oneLine(err))
+		}
+		t.keepInJournal(f.local, f.path)
+	}
+	return rep
+}
+
+// keepInJournal copies a file the store did not take into the journal, so that later changes to the
+// output directory do not alter the record.
+func (t *tracker) keepInJournal(local, artifactPath string) {
+	if t.journal == nil || strings.HasPrefix(local, t.journal.FilesDir()+string(filepath.Separator)) {
+		return
+	}
+	dst := filepath.Join(t.journal.FilesDir(), filepath.FromSlash(artifactPath))
+	if err := copyFile(local, dst); err != nil {
+		t.warnings.once("keep:"+artifactPath, "could not keep %s in the journal: %s", artifactPath, oneLine(err))
+		return
+	}
+	t.rec.journalAppend(journal.TypeArtifact, artifactEvent{File: dst, ArtifactPath: artifactPath})
+}
+
+// trackingState is the tracking part of the summary.
+type trackingState struct {
+	State   string `json:"state"` // "delivered", "journaled" or "failed"
+	Journal string `json:"journal,omitempty"`
+}
+
+// closeJournal removes the journal when the store has everything, and keeps it otherwise.
+func (t *tracker) closeJournal(art artifactReport) trackingState {
+	if t.rec.delivered() && art.Undelivered == 0 {
+		if t.journal != nil {
+			if err := t.journal.Remove(); err != nil {
+				t.warnings.add("could not remove the delivered run's journal: %s", oneLine(err))
+			}
+		}
+		return trackingState{State: "delivered"}
+	}
+	if t.journal == nil {
+		return trackingState{State: "failed"}
+	}
+	if err := t.journal.Close(); err != nil {
+		t.warnings.add("journal: %s", oneLine(err))
+	}
+	return trackingState{State: "journaled", Journal: t.journal.Dir()}
+}
+
+func newRunKey() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func homeDir(env environment) string {
+	if h := env.get("HOME"); h != "" {
+		return h
+	}
+	h, _ := os.UserHomeDir()
+	return h
+}
+
+func bootID() string {
+	b, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
+		return err
+	}
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := out.ReadFrom(in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
