@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"time"
 
@@ -157,28 +158,48 @@ type artifactEvent struct {
 	ArtifactPath string `json:"artifact_path"`
 }
 
-// logArtifact uploads one file. It returns false when the file was not delivered (it is then kept
-// in the journal if keep is true, by the caller).
-func (r *recorder) logArtifact(ctx context.Context, localPath, artifactPath string) error {
+// logArtifacts uploads files (several at a time on a tracking server) and says which were
+// delivered. A file the store refused for itself (a location mltrack cannot write, a name the
+// artifact server refuses) does not mark the store as failed: the run is fine, that file is kept.
+func (r *recorder) logArtifacts(ctx context.Context, files []mlflowclient.ArtifactFile) (delivered []bool, errs []error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	seq := r.journalAppend(journal.TypeArtifact, artifactEvent{File: localPath, ArtifactPath: artifactPath})
-	if !r.storeUsable() {
-		return errors.New("not delivered")
+	delivered = make([]bool, len(files))
+	seqs := make([]int64, len(files))
+	for i, f := range files {
+		seqs[i] = r.journalAppend(journal.TypeArtifact, artifactEvent{File: f.LocalPath, ArtifactPath: f.ArtifactPath})
 	}
-	if err := r.store.LogArtifact(ctx, r.run, localPath, artifactPath); err != nil {
-		if errors.Is(err, mlflowclient.ErrUnsupportedArtifactURI) || errors.Is(err, errVanished) {
-			// The run itself is fine; only this file could not go where the run's artifacts live.
-			return err
+	if !r.storeUsable() || len(files) == 0 {
+		return delivered, nil
+	}
+	if err := mlflowclient.LogArtifactFiles(ctx, r.store, r.run, files); err == nil {
+		for i := range files {
+			delivered[i] = true
+			r.ack(seqs[i])
 		}
-		r.fail("log artifact "+artifactPath, err)
-		return err
+		return delivered, nil
 	}
-	r.ack(seq)
-	return nil
+	// Something failed: find out file by file which ones (an upload overwrites, so a file that made
+	// it the first time is not duplicated).
+	for i, f := range files {
+		if ctx.Err() != nil {
+			errs = append(errs, fmt.Errorf("artifact %s: %w", f.ArtifactPath, ctx.Err()))
+			continue
+		}
+		err := r.store.LogArtifact(ctx, r.run, f.LocalPath, f.ArtifactPath)
+		if err == nil {
+			delivered[i] = true
+			r.ack(seqs[i])
+			continue
+		}
+		errs = append(errs, err)
+		if !errors.Is(err, mlflowclient.ErrUnsupportedArtifactURI) && !errors.Is(err, os.ErrNotExist) {
+			r.fail("log artifact "+f.ArtifactPath, err)
+			return delivered, errs
+		}
+	}
+	return delivered, errs
 }
-
-var errVanished = errors.New("file vanished")
 
 type endEvent struct {
 	Status  mlflowclient.RunStatus `json:"status"`

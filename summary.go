@@ -71,6 +71,9 @@ func (t *tracker) report(res runner.Result, status mlflowclient.RunStatus, sum c
 		Tracking:  tracking,
 		Warnings:  t.warnings.all(),
 	}
+	if linker, ok := t.rec.store.(mlflowclient.RunLinker); ok && s.RunID != "" {
+		s.Location = linker.RunURL(s.ExperimentID, s.RunID)
+	}
 	if res.Signal != 0 {
 		s.Signal = signalName(res.Signal)
 		s.SignalSource = res.SignalSource
@@ -119,7 +122,7 @@ func humanSummary(s runSummary) string {
 		if s.RunName != "" {
 			fmt.Fprintf(&b, " (%s)", s.RunName)
 		}
-		fmt.Fprintf(&b, " in experiment %s of %s", s.ExperimentID, s.Location)
+		fmt.Fprintf(&b, ", experiment %s: %s", s.ExperimentID, s.Location)
 	case "journaled":
 		fmt.Fprintf(&b, "; run kept locally in %s (not in the tracking store)", s.Tracking.Journal)
 	default:

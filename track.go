@@ -64,11 +64,13 @@ type tracker struct {
 	rec      *recorder
 	journal  *journal.Run
 	spoolDir string
+	runKey   string
 }
 
 func (t *tracker) run(ctx context.Context) int {
 	start := time.Now()
-	t.masker = redact.FromEnviron(t.env.list, redact.DefaultMinLen)
+	// Secrets come from secret-named variables and from secret-looking arguments (--token X).
+	t.masker = redact.FromEnviron(t.env.list, redact.DefaultMinLen).With(redact.ArgSecrets(t.cfg.Argv))
 	cwd, err := os.Getwd()
 	if err != nil {
 		cwd = "."
@@ -199,7 +201,7 @@ func (t *tracker) userParamsAndTags() ([]mlflowclient.Param, []mlflowclient.Tag,
 		if err := mlflowclient.ValidateKey("param", kv.Key); err != nil {
 			return nil, nil, fmt.Errorf("-p %s: %w", kv.Key, err)
 		}
-		params = append(params, mlflowclient.Param{Key: kv.Key, Value: t.masker.String(kv.Value)})
+		params = append(params, mlflowclient.Param{Key: kv.Key, Value: t.masker.Value(kv.Key, kv.Value)})
 	}
 	// The recorded command line is a param too (searchable as params.command), unless the user gave one.
 	if !hasParam(params, "command") {
@@ -210,7 +212,7 @@ func (t *tracker) userParamsAndTags() ([]mlflowclient.Param, []mlflowclient.Tag,
 		if err := mlflowclient.ValidateKey("tag", kv.Key); err != nil {
 			return nil, nil, fmt.Errorf("-t %s: %w", kv.Key, err)
 		}
-		tags = append(tags, mlflowclient.Tag{Key: kv.Key, Value: t.masker.String(kv.Value)})
+		tags = append(tags, mlflowclient.Tag{Key: kv.Key, Value: t.masker.Value(kv.Key, kv.Value)})
 	}
 	s := mlflowclient.Sanitize(nil, params, tags)
 	for _, w := range s.Warnings {
@@ -235,11 +237,12 @@ func (t *tracker) commandLine() string {
 
 func (t *tracker) openJournal(start time.Time) {
 	t.spoolDir = t.cfg.SpoolDir
+	t.runKey = newRunKey()
 	if t.spoolDir == "" {
 		t.spoolDir = journal.DefaultDir(t.env.get("MLTRACK_SPOOL_DIR"), t.env.get("XDG_STATE_HOME"), homeDir(t.env), t.env.get("LOCALAPPDATA"))
 	}
 	meta := journal.Meta{
-		Key:          newRunKey(),
+		Key:          t.runKey,
 		Experiment:   t.cfg.Experiment,
 		ExperimentID: t.cfg.ExperimentID,
 		Created:      start,
@@ -267,6 +270,8 @@ func (t *tracker) openStore() {
 	store, err := mlflowclient.Open(uri, mlflowclient.Options{
 		LockTimeout: t.cfg.StartBudget,
 		Warn:        func(msg string) { t.warnings.add("%s", msg) },
+		HTTP:        httpOptions(t.env, t.warnings.add, t.io.err),
+		UserAgent:   userAgent(),
 	})
 	if err != nil {
 		t.warnings.add("tracking store %s: %s", mlflowclient.RedactURI(uri), oneLine(err))
@@ -286,6 +291,9 @@ func (t *tracker) startTags() []mlflowclient.Tag {
 		{Key: "mltrack.cwd", Value: t.cwd},
 		{Key: "mltrack.host", Value: host},
 		{Key: "mltrack.version", Value: mltrackVersion()},
+		// A key unique to this run: retries and `mltrack sync` find the run by it instead of
+		// creating it twice.
+		{Key: mlflowclient.RunKeyTag, Value: t.runKey},
 	}
 	if t.cfg.Note != "" {
 		tags = append(tags, mlflowclient.Tag{Key: "mlflow.note.content", Value: t.masker.String(t.cfg.Note)})
@@ -339,35 +347,37 @@ type artifactReport struct {
 // logArtifacts uploads the logs and produced files. A file the store cannot take stays in the journal.
 func (t *tracker) logArtifacts(ctx context.Context, logs []capture.LogFile, produced []capture.ProducedFile) artifactReport {
 	var rep artifactReport
-	type file struct {
-		local, path string
-		size        int64
-	}
-	var files []file
+	var files []mlflowclient.ArtifactFile
 	for _, l := range logs {
-		files = append(files, file{l.LocalPath, l.ArtifactPath, l.Kept})
+		files = append(files, mlflowclient.ArtifactFile{LocalPath: l.LocalPath, ArtifactPath: l.ArtifactPath, Size: l.Kept})
 	}
 	for _, p := range produced {
-		files = append(files, file{p.LocalPath, p.ArtifactPath, p.Size})
-	}
-	unsupportedWarned := false
-	for _, f := range files {
-		if _, err := os.Stat(f.local); err != nil {
-			t.warnings.add("output %s vanished before it could be recorded", f.path)
+		if _, err := os.Stat(p.LocalPath); err != nil {
+			t.warnings.add("output %s vanished before it could be recorded", p.ArtifactPath)
 			continue
 		}
-		err := t.rec.logArtifact(ctx, f.local, f.path)
-		if err == nil {
+		files = append(files, mlflowclient.ArtifactFile{LocalPath: p.LocalPath, ArtifactPath: p.ArtifactPath, Size: p.Size})
+	}
+	delivered, errs := t.rec.logArtifacts(ctx, files)
+	for i, f := range files {
+		if delivered[i] {
 			rep.Count++
-			rep.Bytes += f.size
+			rep.Bytes += f.Size
 			continue
 		}
 		rep.Undelivered++
-		if errors.Is(err, mlflowclient.ErrUnsupportedArtifactURI) && !unsupportedWarned {
-			unsupportedWarned = true
-			t.warnings.add("artifacts not stored with the run: %s", oneLine(err))
+		t.keepInJournal(f.LocalPath, f.ArtifactPath)
+	}
+	reported := map[string]bool{}
+	for _, err := range errs {
+		msg := oneLine(err)
+		if errors.Is(err, mlflowclient.ErrUnsupportedArtifactURI) {
+			if reported["unsupported"] {
+				continue
+			}
+			reported["unsupported"] = true
 		}
-		t.keepInJournal(f.local, f.path)
+		t.warnings.add("artifacts: %s", msg)
 	}
 	return rep
 }

@@ -1,6 +1,7 @@
 // Package capture observes a command while it runs and turns what it saw into plain data and files
-// for the run: it never starts or signals processes, reads flags or the environment, or talks to a
-// tracking store.
+// for the run. It never starts or signals the command's processes, reads flags, or talks to a
+// tracking store; the only process it starts is a bounded `git` for the run's context, and the
+// environment it sees is passed in (a getenv function) by package main.
 //
 //   - Output (output.go) receives a copy of the command's stdout and stderr from the runner, after
 //     the bytes reached the terminal, and writes the logs that become artifacts: logs/stdout.log and

@@ -30,9 +30,17 @@ func localArtifactDir(artifactURI string) (string, error) {
 		if p == "" {
 			p = u.Opaque
 		}
-		return filepath.FromSlash(p), nil
+		return filepath.FromSlash(trimDriveSlash(p)), nil
 	}
 	return "", fmt.Errorf("artifact location %q needs a tracking server to write it: %w", artifactURI, ErrUnsupportedArtifactURI)
+}
+
+// trimDriveSlash turns the URI path "/C:/x" of file:///C:/x into the Windows path "C:/x".
+func trimDriveSlash(p string) string {
+	if len(p) >= 3 && p[0] == '/' && p[2] == ':' && (p[1] >= 'a' && p[1] <= 'z' || p[1] >= 'A' && p[1] <= 'Z') {
+		return p[1:]
+	}
+	return p
 }
 
 // checkArtifactPath refuses artifact paths that would escape the run's artifact directory.
@@ -69,6 +77,11 @@ func copyLocalArtifact(ctx context.Context, artifactURI, localPath, artifactPath
 	_, err = io.Copy(tmp, &ctxReader{ctx: ctx, r: src})
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
+	}
+	if err == nil {
+		// CreateTemp makes the file private (0600); artifacts are read by `mlflow ui`, possibly as
+		// another user, so give them the mode MLflow's own client would (0666 less a usual umask).
+		err = os.Chmod(tmp.Name(), 0o644)
 	}
 	if err == nil {
 		err = os.Rename(tmp.Name(), dst)

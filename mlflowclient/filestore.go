@@ -25,7 +25,7 @@ import (
 // refuses to open a file store unless MLFLOW_ALLOW_FILE_STORE=true; mltrack still writes it because
 // the user chose it (or ./mlruns already held data). Print it once per store, e.g. via
 // FileStoreNoteFor.
-const FileStoreNote = "note: MLflow >= 3.13 opens a file store (./mlruns) only with MLFLOW_ALLOW_FILE_STORE=true " +
+const FileStoreNote = "MLflow >= 3.13 opens a file store (./mlruns) only with MLFLOW_ALLOW_FILE_STORE=true " +
 	"(e.g. MLFLOW_ALLOW_FILE_STORE=true mlflow ui --backend-store-uri DIR), or migrate it: " +
 	"mlflow migrate-filestore --source DIR --target sqlite:///mlflow.db"
 
@@ -562,7 +562,7 @@ func (s *fileStore) lockExperiments(ctx context.Context) (unlock func(), locked 
 		left := time.Until(deadline)
 		if left <= 0 {
 			_ = f.Close()
-			return nil, false, fmt.Errorf("another process has held %s for more than %s; if no other mltrack is running, try again", path, timeout)
+			return nil, false, fmt.Errorf("another process kept %s locked for more than %s while creating an experiment; try again", path, timeout)
 		}
 		d := min(wait+fsRandDuration(wait/2), left)
 		if err := fsSleep(ctx, d); err != nil {

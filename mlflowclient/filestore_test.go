@@ -1086,7 +1086,7 @@ func TestFileStoreLockTimeout(t *testing.T) {
 	st.opts.LockTimeout = 150 * time.Millisecond
 	began := time.Now()
 	_, err = st.CreateExperiment(context.Background(), "blocked")
-	if err == nil || !strings.Contains(err.Error(), "held") {
+	if err == nil || !strings.Contains(err.Error(), "locked for more than") {
 		t.Fatalf("err = %v", err)
 	}
 	if d := time.Since(began); d < 150*time.Millisecond || d > 2*time.Second {

@@ -340,7 +340,7 @@ func (c *httpClient) do(ctx context.Context, cl *call) ([]byte, error) {
 			if errors.Is(err, errDeadlineTooClose) {
 				return nil, fmt.Errorf("%w (stopped after %d attempts: the next retry, in %s, would come after the deadline)", o.err, failures, wait.Round(time.Millisecond))
 			}
-			return nil, o.err
+			return nil, fmt.Errorf("%w (%w while waiting to retry)", o.err, err)
 		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -115,16 +116,18 @@ var percentEscape = regexp.MustCompile(`%[0-9A-Fa-f]{2}`)
 // under another name (mlflow/utils/uri.py validate_path_is_safe): it rejects any '#', and it
 // percent-decodes the path until it stops changing, so "a%41" would become "aA", and control
 // characters would become %XX.
+// The errors wrap ErrUnsupportedArtifactURI: like a location mltrack cannot write, it concerns
+// this file only, not the run.
 func checkProxiedArtifactPath(p string) error {
 	if strings.Contains(p, "#") {
-		return fmt.Errorf("artifact %q not uploaded: MLflow's artifact server refuses paths holding '#'", p)
+		return fmt.Errorf("artifact %q not uploaded: MLflow's artifact server refuses paths holding '#'; the file is kept locally: %w", p, ErrUnsupportedArtifactURI)
 	}
 	if percentEscape.MatchString(p) {
-		return fmt.Errorf("artifact %q not uploaded: MLflow's artifact server would decode its %%XX sequence and store it under another name", p)
+		return fmt.Errorf("artifact %q not uploaded: MLflow's artifact server would decode its %%XX sequence and store it under another name; the file is kept locally: %w", p, ErrUnsupportedArtifactURI)
 	}
 	for _, r := range p {
 		if r < 0x20 || r == 0x7f {
-			return fmt.Errorf("artifact %q not uploaded: MLflow's artifact server does not keep control characters in paths", p)
+			return fmt.Errorf("artifact %q not uploaded: MLflow's artifact server does not keep control characters in paths; the file is kept locally: %w", p, ErrUnsupportedArtifactURI)
 		}
 	}
 	return nil
@@ -234,6 +237,7 @@ func (s *RESTStore) uploadArtifacts(ctx context.Context, target *url.URL, files 
 	}
 	workers = min(workers, len(files))
 
+	files = slices.Clone(files) // sizes are filled in below; the caller's slice stays as it was
 	var total int64
 	for i := range files {
 		if files[i].Size <= 0 {
@@ -263,12 +267,14 @@ func (s *RESTStore) uploadArtifacts(ctx context.Context, target *url.URL, files 
 		}()
 	}
 	notTried := 0
+feed:
 	for i := range files {
-		if ctx.Err() != nil {
+		select {
+		case next <- i:
+		case <-ctx.Done():
 			notTried = len(files) - i
-			break
+			break feed
 		}
-		next <- i
 	}
 	close(next)
 	wg.Wait()

@@ -169,6 +169,7 @@ func restNewKey() string {
 // TestRESTRealServer drives the real tracking server the way mltrack does and has MLflow's own
 // Python client read everything back.
 func TestRESTRealServer(t *testing.T) {
+	t.Parallel() // each has its own server; their start-ups overlap
 	srv := startMLflowServer(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -230,6 +231,31 @@ func TestRESTRealServer(t *testing.T) {
 	})
 
 	t.Run("Run", func(t *testing.T) { restRealServerRun(t, ctx, srv) })
+	t.Run("FindRunsByTagQuoting", func(t *testing.T) {
+		st := restOpen(t, srv.URI, Options{})
+		exp, err := EnsureExperiment(ctx, st, "quoting")
+		if err != nil {
+			t.Fatal(err)
+		}
+		values := []string{"plain", "it's", `say "hi"`, `it's "x"`, `a\b`, `a\'b"c`, "100%_x", "it_s \"x\"", "", "ünï cödé"}
+		ids := map[string]string{}
+		for _, v := range values {
+			info, err := st.CreateRun(ctx, CreateRunRequest{ExperimentID: exp.ID, StartTime: time.Now().UnixMilli(), Tags: []Tag{{Key: "odd key/with.dots", Value: v}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids[v] = info.RunID
+		}
+		for _, v := range values {
+			found, err := st.FindRunsByTag(ctx, exp.ID, "odd key/with.dots", v)
+			if err != nil {
+				t.Fatalf("FindRunsByTag(%q): %v", v, err)
+			}
+			if len(found) != 1 || found[0].RunID != ids[v] {
+				t.Errorf("FindRunsByTag(%q) = %+v, want run %s", v, found, ids[v])
+			}
+		}
+	})
 	t.Run("ResetDuringUpload", func(t *testing.T) { restResetDuringUpload(t, ctx, srv) })
 }
 
@@ -599,6 +625,7 @@ func restResetDuringUpload(t *testing.T, ctx context.Context, srv *mlflowServer)
 // the server is on loopback, and checks that the server sees the files. Cloud locations are
 // refused with ErrUnsupportedArtifactURI at once.
 func TestRESTRealServerNoServeArtifacts(t *testing.T) {
+	t.Parallel() // each has its own server; their start-ups overlap
 	srv := startMLflowServer(t, "--no-serve-artifacts")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -667,6 +694,15 @@ print(json.dumps({"ID": mlflow.MlflowClient().create_experiment("in-s3", artifac
 // comes from a basic_auth.ini in the test's directory (MLFLOW_AUTH_CONFIG_PATH), with the user
 // database next to it.
 func TestRESTRealServerBasicAuth(t *testing.T) {
+	t.Parallel() // each has its own server; their start-ups overlap
+	// The auth app needs MLflow's "auth" extra (Flask-WTF), which scripts/mlflow-venv.sh installs.
+	if out, err := mlflowtest.RunErr(t, "import flask_wtf"); err != nil {
+		msg := "MLflow's basic-auth app needs Flask-WTF (pip install 'mlflow[auth]'; scripts/mlflow-venv.sh installs it): " + out
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
 	dir := t.TempDir()
 	const user, password = "admin", "correct-horse-battery-42"
 	ini := fmt.Sprintf(`[mlflow]

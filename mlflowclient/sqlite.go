@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	sqlite "modernc.org/sqlite"
 )
@@ -46,7 +47,7 @@ type sqliteStore struct {
 	mu      sync.Mutex // guards the fields below; the Store contract is one caller at a time anyway
 	db      *sql.DB
 	shape   sqliteShape
-	err     error // a failed open is not retried within one store
+	err     error // set by Close
 	created bool  // this store created the database file (tests check that exactly one racer does)
 }
 
@@ -76,14 +77,15 @@ func (s *sqliteStore) URI() string { return s.uri }
 func sqliteDSN(path string, busyTimeoutMS int64) string {
 	p := filepath.ToSlash(path)
 	if !strings.HasPrefix(p, "/") {
-		p = "/" + p // C:/x -> /C:/x, the form SQLite's URI parser expects on Windows
+		p = "/" + p // C:/x -> file:///C:/x, the form SQLite's URI parser expects on Windows
 	}
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout("+strconv.FormatInt(busyTimeoutMS, 10)+")")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "case_sensitive_like(1)")
 	q.Set("_txlock", "immediate")
-	return "file:" + (&url.URL{Path: p}).EscapedPath() + "?" + q.Encode()
+	// An empty authority ("file://" + "/abs") also keeps a UNC path (//server/share) a path.
+	return "file://" + (&url.URL{Path: p}).EscapedPath() + "?" + q.Encode()
 }
 
 // artifactRoot is where experiments created in this database keep artifacts: the "mlruns" directory
@@ -139,9 +141,8 @@ func (s *sqliteStore) conn(ctx context.Context) (*sql.DB, error) {
 	}
 	db, shape, err := s.open(ctx)
 	if err != nil {
-		if ctx.Err() == nil {
-			s.err = err // keep a definite answer; a cancelled open may be retried
-		}
+		// Not remembered: a lock, a deadline or a database under construction pass, and a
+		// finished database mltrack cannot write fails fast on every try.
 		return nil, err
 	}
 	s.db, s.shape = db, shape
@@ -178,46 +179,53 @@ func (s *sqliteStore) open(ctx context.Context) (*sql.DB, sqliteShape, error) {
 }
 
 // waitReady returns once the database has MLflow's core tables in a shape mltrack can write and
-// holds experiment 0 (MLflow inserts it only after its migrations finished, so its presence means
-// no MLflow is still creating the database). An empty database is initialized in place, as MLflow
-// does with an empty file. Waiting is bounded by budget; after that, a database that is complete
-// but lacks experiment 0 gets it, as MLflow's store would add it.
+// holds experiment 0. MLflow inserts experiment 0 only after its migrations finished, so a database
+// without it may still be under construction by MLflow, and is waited for (within budget):
+//   - no tables at all: an empty file, which MLflow (SQLAlchemy) creates a moment before its first
+//     tables. After a short wait it is initialized in place, as MLflow does with an empty file.
+//   - core tables incomplete (ErrSchema): waited for; a finished database (with experiment 0) in a
+//     shape mltrack cannot write is reported at once.
+//   - complete but without experiment 0: after the wait, experiment 0 is added as MLflow's store
+//     would add it.
 func (s *sqliteStore) waitReady(ctx context.Context, db *sql.DB, budget time.Duration) (sqliteShape, error) {
-	deadline := time.Now().Add(budget)
+	start := time.Now()
+	deadline := start.Add(budget)
+	emptyDeadline := start.Add(min(budget, 500*time.Millisecond))
 	for {
 		shape, err := checkSQLiteShape(ctx, db, s.path)
+		now := time.Now()
 		switch {
-		case errors.Is(err, errSQLiteNoTables):
-			if err := s.initializeEmpty(ctx, db); err != nil {
-				return shape, err
-			}
-			continue
 		case err == nil:
-			var one int
-			qerr := db.QueryRowContext(ctx, "SELECT 1 FROM experiments WHERE experiment_id = 0").Scan(&one)
-			if qerr == nil {
+			has0, err := hasDefaultExperiment(ctx, db)
+			if err != nil {
+				return shape, fmt.Errorf("sqlite database %s: %w", s.path, s.lockError(err))
+			}
+			if has0 {
 				return shape, nil
 			}
-			if !errors.Is(qerr, sql.ErrNoRows) {
-				return shape, fmt.Errorf("sqlite database %s: %w", s.path, qerr)
-			}
-			if time.Now().After(deadline) {
+			if now.After(deadline) {
 				return shape, s.write(ctx, db, func(tx *sql.Tx) error {
 					return insertDefaultExperiment(ctx, tx, shape, s.artifactRoot(), nowMillisSQLite())
 				})
 			}
+		case errors.Is(err, errSQLiteNoTables):
+			if now.After(emptyDeadline) {
+				if err := s.initializeEmpty(ctx, db); err != nil {
+					return shape, fmt.Errorf("initialize empty sqlite database %s: %w", s.path, err)
+				}
+				continue
+			}
 		case errors.Is(err, ErrSchema):
-			// Worth waiting for only while the database may still be under construction: a database
-			// that has experiment 0 is finished, and its shape will not improve.
-			var one int
-			if time.Now().After(deadline) || db.QueryRowContext(ctx, "SELECT 1 FROM experiments WHERE experiment_id = 0").Scan(&one) == nil {
-				return shape, err
+			if has0, _ := hasDefaultExperiment(ctx, db); has0 {
+				return shape, err // finished, and its shape will not improve
+			}
+			if now.After(deadline) {
+				return shape, fmt.Errorf("waited %s for another program (MLflow?) to finish creating it: %w", budget, err)
 			}
 		default:
-			if isSQLiteBusy(err) && time.Now().Before(deadline) {
-				break
+			if !isSQLiteBusy(err) || now.After(deadline) {
+				return shape, fmt.Errorf("sqlite database %s: %w", s.path, s.lockError(err))
 			}
-			return shape, fmt.Errorf("sqlite database %s: %w", s.path, err)
 		}
 		select {
 		case <-ctx.Done():
@@ -225,6 +233,16 @@ func (s *sqliteStore) waitReady(ctx context.Context, db *sql.DB, budget time.Dur
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+func hasDefaultExperiment(ctx context.Context, q sqliteQuerier) (bool, error) {
+	rows, err := q.QueryContext(ctx, "SELECT 1 FROM experiments WHERE experiment_id = 0")
+	if err != nil {
+		return false, err
+	}
+	defer rows.Close()
+	has := rows.Next()
+	return has, rows.Err()
 }
 
 // initializeEmpty writes MLflow's schema into a database file that has no tables (an empty file,
@@ -379,6 +397,9 @@ func (s *sqliteStore) readExperiment(ctx context.Context, db *sql.DB, query stri
 }
 
 func (s *sqliteStore) CreateExperiment(ctx context.Context, name string) (string, error) {
+	if !utf8.ValidString(name) {
+		return "", fmt.Errorf("experiment name %q is not valid UTF-8", name)
+	}
 	if err := ValidateExperimentName(name); err != nil {
 		return "", err
 	}
@@ -428,8 +449,12 @@ func (s *sqliteStore) CreateRun(ctx context.Context, req CreateRunRequest) (RunI
 
 	// The run name: the request's, else an mlflow.runName tag's, else a generated one. The tag is
 	// always written and always equals runs.name.
-	tags := dedupeTags(req.Tags)
-	name := req.RunName
+	clean := Sanitize(nil, s.validUTF8Params(req.Params), s.validUTF8Tags(req.Tags))
+	for _, w := range clean.Warnings {
+		s.opts.warn("%s", w)
+	}
+	tags, params := dedupeTags(clean.Tags), clean.Params
+	name := strings.ToValidUTF8(req.RunName, "\uFFFD")
 	for _, t := range tags {
 		if t.Key == runNameTagKey && t.Value != "" {
 			if name == "" {
@@ -460,7 +485,7 @@ func (s *sqliteStore) CreateRun(ctx context.Context, req CreateRunRequest) (RunI
 		RunID:          newSQLiteRunUUID(),
 		ExperimentID:   strconv.FormatInt(expID, 10),
 		RunName:        name,
-		UserID:         userID,
+		UserID:         strings.ToValidUTF8(userID, "\uFFFD"),
 		Status:         StatusRunning,
 		StartTime:      req.StartTime,
 		LifecycleStage: LifecycleActive,
@@ -499,7 +524,7 @@ func (s *sqliteStore) CreateRun(ctx context.Context, req CreateRunRequest) (RunI
 				return err
 			}
 		}
-		conflicts, err = sqliteLogParams(ctx, tx, info.RunID, req.Params)
+		conflicts, err = sqliteLogParams(ctx, tx, info.RunID, params)
 		return err
 	})
 	if err != nil {
@@ -698,11 +723,50 @@ func (s *sqliteStore) activeRun(ctx context.Context, tx *sql.Tx, runID string) e
 	return nil
 }
 
+// validUTF8Params and validUTF8Tags replace invalid UTF-8 (command lines may hold any bytes):
+// SQLite would store it, but MLflow's Python reader then fails on the whole run ("Could not decode
+// to UTF-8").
+func (s *sqliteStore) validUTF8Params(params []Param) []Param {
+	var out []Param
+	for i, p := range params {
+		if utf8.ValidString(p.Key) && utf8.ValidString(p.Value) {
+			continue
+		}
+		if out == nil {
+			out = slices.Clone(params)
+		}
+		out[i] = Param{Key: strings.ToValidUTF8(p.Key, "\uFFFD"), Value: strings.ToValidUTF8(p.Value, "\uFFFD")}
+		s.opts.warn("param %q: invalid UTF-8 replaced by U+FFFD", out[i].Key)
+	}
+	if out == nil {
+		return params
+	}
+	return out
+}
+
+func (s *sqliteStore) validUTF8Tags(tags []Tag) []Tag {
+	var out []Tag
+	for i, t := range tags {
+		if utf8.ValidString(t.Key) && utf8.ValidString(t.Value) {
+			continue
+		}
+		if out == nil {
+			out = slices.Clone(tags)
+		}
+		out[i] = Tag{Key: strings.ToValidUTF8(t.Key, "\uFFFD"), Value: strings.ToValidUTF8(t.Value, "\uFFFD")}
+		s.opts.warn("tag %q: invalid UTF-8 replaced by U+FFFD", out[i].Key)
+	}
+	if out == nil {
+		return tags
+	}
+	return out
+}
+
 func (s *sqliteStore) LogBatch(ctx context.Context, runID string, metrics []Metric, params []Param, tags []Tag) error {
 	if len(metrics) == 0 && len(params) == 0 && len(tags) == 0 {
 		return nil
 	}
-	clean := Sanitize(metrics, params, tags)
+	clean := Sanitize(metrics, s.validUTF8Params(params), s.validUTF8Tags(tags))
 	for _, w := range clean.Warnings {
 		s.opts.warn("%s", w)
 	}

@@ -21,9 +21,9 @@ import (
 	"github.com/mltrack/mltrack/internal/mlflowtest"
 )
 
-// pyPrelude is shared by the Python scripts: it reads its inputs from the environment and works in
+// sqlitePyPrelude is shared by the Python scripts: it reads its inputs from the environment and works in
 // a scratch directory, so that MLflow creates nothing in the package directory.
-const pyPrelude = `
+const sqlitePyPrelude = `
 import json, os, sys, math
 os.chdir(os.environ["SCRATCH"])
 import mlflow
@@ -35,8 +35,8 @@ def out(obj):
     print("RESULT " + json.dumps(obj, sort_keys=True))
 `
 
-// pyResult decodes the line "RESULT <json>" of a script's output.
-func pyResult(t *testing.T, output string, v any) {
+// sqlitePyResult decodes the line "RESULT <json>" of a script's output.
+func sqlitePyResult(t *testing.T, output string, v any) {
 	t.Helper()
 	for _, line := range strings.Split(output, "\n") {
 		if rest, ok := strings.CutPrefix(line, "RESULT "); ok {
@@ -51,8 +51,8 @@ func pyResult(t *testing.T, output string, v any) {
 
 func sqliteURIFor(path string) string { return "sqlite:///" + filepath.ToSlash(path) }
 
-// seedRun is one run the end-to-end test writes and then expects MLflow to find.
-type seedRun struct {
+// sqliteSeedRun is one run the end-to-end test writes and then expects MLflow to find.
+type sqliteSeedRun struct {
 	name      string
 	procedure string
 	issue     string
@@ -75,7 +75,7 @@ func TestSQLiteMLflowReadsMltrackDatabase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	seeds := []seedRun{
+	seeds := []sqliteSeedRun{
 		{"r1", "extract-best-frame", "123", 75, []float64{1, 0}, StatusFailed},
 		{"r2", "extract-best-frame", "456", 30, []float64{1}, StatusFinished},
 		{"r3", "other", "123", 61, []float64{0, 1}, StatusKilled},
@@ -123,7 +123,7 @@ func TestSQLiteMLflowReadsMltrackDatabase(t *testing.T) {
 	}
 	st.Close()
 
-	script := pyPrelude + `
+	script := sqlitePyPrelude + `
 exp = client.get_experiment_by_name("mltrack-e2e")
 runs = {}
 for rid in json.loads(os.environ["RUN_IDS"]):
@@ -166,7 +166,7 @@ out({"exp": exp.experiment_id, "runs": runs, "searches": searches, "artifact": a
 		Default  string
 		Head     string
 	}
-	pyResult(t, mlflowtest.Run(t, script, env...), &got)
+	sqlitePyResult(t, mlflowtest.Run(t, script, env...), &got)
 
 	if got.Exp != exp.ID || got.Default != "Default" {
 		t.Errorf("experiment %q (want %q), default %q", got.Exp, exp.ID, got.Default)
@@ -216,8 +216,8 @@ out({"exp": exp.experiment_id, "runs": runs, "searches": searches, "artifact": a
 			t.Errorf("search_runs(%s) = %v, want %v", f, got.Searches[f], w)
 		}
 	}
-	if got.Artifact != hexOf(payload) {
-		t.Errorf("downloaded artifact %s, want %s", got.Artifact, hexOf(payload))
+	if got.Artifact != sqliteHex(payload) {
+		t.Errorf("downloaded artifact %s, want %s", got.Artifact, sqliteHex(payload))
 	}
 
 	// MLflow migrated the database to its head on first open; mltrack still writes it, and MLflow
@@ -227,7 +227,7 @@ out({"exp": exp.experiment_id, "runs": runs, "searches": searches, "artifact": a
 		t.Fatal(err)
 	}
 	defer st2.Close()
-	if shape := mustConn(t, st2).shape; !shape.hasWorkspace {
+	if shape := sqliteMustConn(t, st2).shape; !shape.hasWorkspace {
 		t.Errorf("after MLflow's migration to %s the experiments table should have a workspace column", got.Head)
 	}
 	exp2, err := EnsureExperiment(ctx, st2, "after-migration")
@@ -241,7 +241,7 @@ out({"exp": exp.experiment_id, "runs": runs, "searches": searches, "artifact": a
 	if err := st2.LogBatch(ctx, info.RunID, []Metric{{Key: "m", Value: 2, Timestamp: 1, Step: 3}}, nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	out := mlflowtest.Run(t, pyPrelude+`
+	out := mlflowtest.Run(t, sqlitePyPrelude+`
 e = client.get_experiment_by_name("after-migration")
 r = client.get_run(os.environ["RID"])
 out({"exp": e.experiment_id, "name": r.info.run_name, "params": r.data.params, "metrics": r.data.metrics,
@@ -253,13 +253,13 @@ out({"exp": e.experiment_id, "name": r.info.run_name, "params": r.data.params, "
 		Metrics   map[string]float64
 		Found     []string
 	}
-	pyResult(t, out, &after)
+	sqlitePyResult(t, out, &after)
 	if after.Exp != exp2.ID || after.Name != info.RunName || after.Params["k"] != "v" || after.Metrics["m"] != 2 || !slices.Equal(after.Found, []string{info.RunID}) {
 		t.Errorf("after migration: %+v", after)
 	}
 }
 
-func hexOf(s string) string {
+func sqliteHex(s string) string {
 	const digits = "0123456789abcdef"
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
@@ -269,7 +269,7 @@ func hexOf(s string) string {
 	return b.String()
 }
 
-func mustConn(t *testing.T, st Store) *sqliteStore {
+func sqliteMustConn(t *testing.T, st Store) *sqliteStore {
 	t.Helper()
 	s := st.(*sqliteStore)
 	if _, err := s.conn(context.Background()); err != nil {
@@ -287,7 +287,7 @@ func TestSQLiteMLflowCreatedDatabase(t *testing.T) {
 	dbPath := filepath.Join(dir, "mlflow.db")
 	env := []string{"SCRATCH=" + dir, "DB_URI=" + sqliteURIFor(dbPath)}
 	var made struct{ Exp, Run, Location string }
-	pyResult(t, mlflowtest.Run(t, pyPrelude+`
+	sqlitePyResult(t, mlflowtest.Run(t, sqlitePyPrelude+`
 eid = mlflow.create_experiment("py-exp")
 mlflow.set_experiment("py-exp")
 with mlflow.start_run(run_name="py-run") as run:
@@ -344,7 +344,7 @@ out({"exp": eid, "run": run.info.run_id, "location": client.get_experiment(eid).
 		AfterAcc float64
 		Found    []string
 	}
-	pyResult(t, mlflowtest.Run(t, pyPrelude+`
+	sqlitePyResult(t, mlflowtest.Run(t, sqlitePyPrelude+`
 rid = os.environ["RID"]
 r = client.get_run(rid)
 # Python writes after mltrack: proves mltrack left the database valid.
@@ -391,7 +391,7 @@ func TestSQLiteConcurrentWithMLflow(t *testing.T) {
 		t.Fatal(err)
 	}
 	stop := filepath.Join(dir, "stop")
-	cmd := exec.Command(py, "-c", pyPrelude+`
+	cmd := exec.Command(py, "-c", sqlitePyPrelude+`
 import time
 run = client.create_run("0", run_name="python-loop")
 n = 0
@@ -466,7 +466,7 @@ out({"n": n, "run": run.info.run_id})
 		N   int
 		Run string
 	}
-	pyResult(t, strings.Join(rest, "\n"), &res)
+	sqlitePyResult(t, strings.Join(rest, "\n"), &res)
 	t.Logf("mltrack's %d writes took %v", batches+2, time.Since(start))
 	if res.N < 10 {
 		t.Errorf("python logged only %d batches while mltrack wrote; the test did not overlap", res.N)
@@ -517,7 +517,7 @@ func TestSQLiteCompatVenvs(t *testing.T) {
 			st.UpdateRun(ctx, info.RunID, StatusFailed, 1_700_000_001_000)
 			st.Close()
 			runPy := func(script string, env ...string) string {
-				cmd := exec.Command(py, "-c", pyPrelude+script)
+				cmd := exec.Command(py, "-c", sqlitePyPrelude+script)
 				cmd.Env = append(append(mlflowtest.CleanEnv(), "SCRATCH="+dir, "DB_URI="+sqliteURIFor(dbPath)), env...)
 				out, err := cmd.CombinedOutput()
 				if err != nil {
@@ -530,7 +530,7 @@ func TestSQLiteCompatVenvs(t *testing.T) {
 				Params                     map[string]string
 				Found                      []string
 			}
-			pyResult(t, runPy(`
+			sqlitePyResult(t, runPy(`
 from mlflow.store.db.utils import _get_latest_schema_revision
 import sqlite3
 r = client.get_run(os.environ["RID"])
@@ -553,10 +553,74 @@ out({"version": mlflow.__version__, "status": r.info.status, "params": r.data.pa
 			}
 			st2.Close()
 			var second struct{ Name string }
-			pyResult(t, runPy(`out({"name": client.get_run(os.environ["RID"]).info.run_name})`, "RID="+info2.RunID), &second)
+			sqlitePyResult(t, runPy(`out({"name": client.get_run(os.environ["RID"]).info.run_name})`, "RID="+info2.RunID), &second)
 			if second.Name != "second" {
 				t.Errorf("second run read as %q", second.Name)
 			}
 		})
+	}
+}
+
+// TestSQLiteWhileMLflowCreatesDatabase: mltrack opens the database while MLflow is still creating
+// and migrating it. mltrack waits for MLflow to finish (experiment 0 appears last) instead of
+// writing into a half-made schema or creating its own; both end up in one valid database.
+func TestSQLiteWhileMLflowCreatesDatabase(t *testing.T) {
+	py := mlflowtest.Python(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	dbPath := filepath.Join(dir, "mlflow.db")
+	cmd := exec.Command(py, "-c", sqlitePyPrelude+`
+run = client.create_run("0", run_name="from-python")
+client.set_terminated(run.info.run_id)
+out({"run": run.info.run_id})
+`)
+	cmd.Env = append(mlflowtest.CleanEnv(), "SCRATCH="+dir, "DB_URI="+sqliteURIFor(dbPath))
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		if _, err := os.Stat(dbPath); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("MLflow did not create %s within 2 minutes\n%s", dbPath, stderr.String())
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	st, err := OpenSQLite(sqliteURIFor(dbPath), Options{LockTimeout: 2 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	info, err := st.CreateRun(ctx, CreateRunRequest{ExperimentID: "0", RunName: "from-mltrack", StartTime: 1})
+	if err != nil {
+		t.Fatalf("CreateRun while MLflow creates the database: %v", err)
+	}
+	if st.(*sqliteStore).created {
+		t.Error("mltrack created a database although MLflow was creating one")
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("MLflow failed while mltrack waited: %v\n%s", err, stderr.String())
+	}
+	var res struct{ Run string }
+	sqlitePyResult(t, stdout.String(), &res)
+	var check struct {
+		Names []string
+		Rev   string
+		Head  string
+	}
+	sqlitePyResult(t, mlflowtest.Run(t, sqlitePyPrelude+`
+import sqlite3
+from mlflow.store.db.utils import _get_latest_schema_revision
+names = sorted(r.info.run_name for r in client.search_runs(["0"]))
+rev = sqlite3.connect(os.environ["DB"]).execute("select version_num from alembic_version").fetchone()[0]
+out({"names": names, "rev": rev, "head": _get_latest_schema_revision()})
+`, "SCRATCH="+dir, "DB_URI="+sqliteURIFor(dbPath), "DB="+dbPath), &check)
+	if !slices.Equal(check.Names, []string{"from-mltrack", "from-python"}) || check.Rev != check.Head {
+		t.Errorf("after both: %+v (mltrack run %s, python run %s)", check, info.RunID, res.Run)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // sqliteSchemaRevision is the alembic revision of the schema mltrack writes into a new database.
@@ -195,7 +196,7 @@ func sqliteTableInfo(ctx context.Context, q sqliteQuerier, table string) ([]sqli
 }
 
 // initializeSQLiteSchema writes the embedded schema and experiment 0 into an empty database, in one
-// transaction. ex must be inside a write transaction.
+// transaction. tx must be a write transaction.
 func initializeSQLiteSchema(ctx context.Context, tx *sql.Tx, artifactRoot string, now int64) error {
 	if _, err := tx.ExecContext(ctx, sqliteSchemaSQL); err != nil {
 		return fmt.Errorf("create MLflow's tables: %w", err)
@@ -229,6 +230,7 @@ func createSQLiteDatabase(ctx context.Context, dbPath, artifactRoot string, now 
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return false, fmt.Errorf("create the directory of %s: %w", dbPath, err)
 	}
+	removeStaleTemporaries(dir, filepath.Base(dbPath))
 	var rnd [8]byte
 	_, _ = rand.Read(rnd[:])
 	tmp := filepath.Join(dir, "."+filepath.Base(dbPath)+".mltrack-"+hex.EncodeToString(rnd[:])+".tmp")
@@ -255,6 +257,17 @@ func createSQLiteDatabase(ctx context.Context, dbPath, artifactRoot string, now 
 		return false, fmt.Errorf("put the new database in place at %s: link: %v; copy: %w", dbPath, err, cerr)
 	}
 	return created, nil
+}
+
+// removeStaleTemporaries deletes temporary databases that a killed mltrack left next to base; one
+// that is minutes old is no longer being built.
+func removeStaleTemporaries(dir, base string) {
+	matches, _ := filepath.Glob(filepath.Join(dir, "."+base+".mltrack-*.tmp*"))
+	for _, m := range matches {
+		if fi, err := os.Stat(m); err == nil && time.Since(fi.ModTime()) > 10*time.Minute {
+			os.Remove(m)
+		}
+	}
 }
 
 // buildSQLiteDatabase writes a complete, closed database file at path.

@@ -19,6 +19,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // newTestSQLite opens a store on a database that does not exist yet in a fresh directory.
@@ -33,8 +34,8 @@ func newTestSQLite(t *testing.T, opts Options) (*sqliteStore, string) {
 	return st.(*sqliteStore), dbPath
 }
 
-// rawDB opens the database file directly, as another program would.
-func rawDB(t *testing.T, dbPath string) *sql.DB {
+// sqliteRawDB opens the database file directly, as another program would.
+func sqliteRawDB(t *testing.T, dbPath string) *sql.DB {
 	t.Helper()
 	db, err := sql.Open("sqlite", sqliteDSN(dbPath, 5000))
 	if err != nil {
@@ -45,7 +46,7 @@ func rawDB(t *testing.T, dbPath string) *sql.DB {
 	return db
 }
 
-func queryString(t *testing.T, db *sql.DB, q string, args ...any) string {
+func sqliteQueryString(t *testing.T, db *sql.DB, q string, args ...any) string {
 	t.Helper()
 	var s sql.NullString
 	if err := db.QueryRow(q, args...).Scan(&s); err != nil {
@@ -54,7 +55,7 @@ func queryString(t *testing.T, db *sql.DB, q string, args ...any) string {
 	return s.String
 }
 
-func queryInt(t *testing.T, db *sql.DB, q string, args ...any) int64 {
+func sqliteQueryInt(t *testing.T, db *sql.DB, q string, args ...any) int64 {
 	t.Helper()
 	var n sql.NullInt64
 	if err := db.QueryRow(q, args...).Scan(&n); err != nil {
@@ -63,7 +64,7 @@ func queryInt(t *testing.T, db *sql.DB, q string, args ...any) int64 {
 	return n.Int64
 }
 
-func createTestRun(t *testing.T, st Store, req CreateRunRequest) RunInfo {
+func sqliteCreateTestRun(t *testing.T, st Store, req CreateRunRequest) RunInfo {
 	t.Helper()
 	if req.ExperimentID == "" {
 		req.ExperimentID = DefaultExperimentID
@@ -96,31 +97,31 @@ func TestSQLiteCreatesDatabaseLikeMLflow(t *testing.T) {
 	if _, err := os.Stat(dbPath); !os.IsNotExist(err) {
 		t.Fatalf("OpenSQLite touched the file system: %v", err)
 	}
-	info := createTestRun(t, st, CreateRunRequest{RunName: "first"})
-	db := rawDB(t, dbPath)
-	if got := queryString(t, db, "SELECT version_num FROM alembic_version"); got != sqliteSchemaRevision {
+	info := sqliteCreateTestRun(t, st, CreateRunRequest{RunName: "first"})
+	db := sqliteRawDB(t, dbPath)
+	if got := sqliteQueryString(t, db, "SELECT version_num FROM alembic_version"); got != sqliteSchemaRevision {
 		t.Errorf("alembic_version = %q, want %q", got, sqliteSchemaRevision)
 	}
 	want := filepath.Join(filepath.Dir(dbPath), "mlruns", "0")
 	if runtime.GOOS == "windows" {
 		want = "file://" + toURIPath(want)
 	}
-	if got := queryString(t, db, "SELECT artifact_location FROM experiments WHERE experiment_id = 0"); got != want {
+	if got := sqliteQueryString(t, db, "SELECT artifact_location FROM experiments WHERE experiment_id = 0"); got != want {
 		t.Errorf("experiment 0 artifact_location = %q, want %q", got, want)
 	}
-	if got := queryString(t, db, "SELECT name || '/' || lifecycle_stage FROM experiments WHERE experiment_id = 0"); got != "Default/active" {
+	if got := sqliteQueryString(t, db, "SELECT name || '/' || lifecycle_stage FROM experiments WHERE experiment_id = 0"); got != "Default/active" {
 		t.Errorf("experiment 0 = %q", got)
 	}
 	if info.ArtifactURI != want+"/"+info.RunID+"/artifacts" {
 		t.Errorf("artifact_uri = %q", info.ArtifactURI)
 	}
 	// The database holds every object of the embedded schema.
-	mem := rawDB(t, schemaVariant(t, ""))
+	mem := sqliteRawDB(t, sqliteSchemaVariant(t, ""))
 	q := "SELECT count(*) FROM sqlite_master WHERE sql IS NOT NULL"
-	if a, b := queryInt(t, db, q), queryInt(t, mem, q); a != b || a < 60 {
+	if a, b := sqliteQueryInt(t, db, q), sqliteQueryInt(t, mem, q); a != b || a < 60 {
 		t.Errorf("created database has %d schema objects, the embedded schema %d", a, b)
 	}
-	if got := queryString(t, db, "PRAGMA journal_mode"); got != "delete" {
+	if got := sqliteQueryString(t, db, "PRAGMA journal_mode"); got != "delete" {
 		t.Errorf("journal_mode = %q; mltrack must leave MLflow's default", got)
 	}
 	leftovers, _ := filepath.Glob(filepath.Join(filepath.Dir(dbPath), ".*.tmp*"))
@@ -147,17 +148,17 @@ func TestSQLiteOddPathCharacters(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	createTestRun(t, st, CreateRunRequest{})
+	sqliteCreateTestRun(t, st, CreateRunRequest{})
 	if _, err := os.Stat(dbPath); err != nil {
 		t.Fatalf("database not at %s: %v", dbPath, err)
 	}
 }
 
-var generatedName = regexp.MustCompile(`^[a-z]+-[a-z]+-[0-9]{1,4}$`)
+var sqliteGeneratedName = regexp.MustCompile(`^[a-z]+-[a-z]+-[0-9]{1,4}$`)
 
 func TestSQLiteCreateRun(t *testing.T) {
 	st, dbPath := newTestSQLite(t, Options{})
-	db := rawDB(t, dbPath)
+	db := sqliteRawDB(t, dbPath)
 	tests := []struct {
 		name     string
 		req      CreateRunRequest
@@ -173,12 +174,12 @@ func TestSQLiteCreateRun(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			info := createTestRun(t, st, tc.req)
+			info := sqliteCreateTestRun(t, st, tc.req)
 			if !regexp.MustCompile(`^[0-9a-f]{32}$`).MatchString(info.RunID) || info.RunID[12] != '4' {
 				t.Errorf("run id %q is not uuid4 hex", info.RunID)
 			}
 			if tc.wantName == "" {
-				if !generatedName.MatchString(info.RunName) || len(info.RunName) > 20 {
+				if !sqliteGeneratedName.MatchString(info.RunName) || len(info.RunName) > 20 {
 					t.Errorf("generated name %q", info.RunName)
 				}
 			} else if info.RunName != tc.wantName {
@@ -202,7 +203,7 @@ func TestSQLiteCreateRun(t *testing.T) {
 				art != info.ArtifactURI || expID != 0 || !user.Valid || user.String != cmp.Or(tc.req.UserID, "unknown") {
 				t.Errorf("row = %q %q %q %q %v %q %d %v %v %q %q %q %d", name, srcType, srcName, entry, user, status, start, end, deleted, srcVersion, life, art, expID)
 			}
-			if got := queryString(t, db, "SELECT value FROM tags WHERE run_uuid = ? AND key = 'mlflow.runName'", info.RunID); got != info.RunName {
+			if got := sqliteQueryString(t, db, "SELECT value FROM tags WHERE run_uuid = ? AND key = 'mlflow.runName'", info.RunID); got != info.RunName {
 				t.Errorf("mlflow.runName tag = %q, want %q", got, info.RunName)
 			}
 			run, err := st.GetRun(context.Background(), info.RunID)
@@ -213,7 +214,7 @@ func TestSQLiteCreateRun(t *testing.T) {
 				t.Errorf("params = %v, want %v", run.Data.Params, tc.req.Params)
 			}
 			if tc.name == "with params and tags" {
-				if got := queryString(t, db, "SELECT value FROM tags WHERE run_uuid = ? AND key = 'team'", info.RunID); got != "b" {
+				if got := sqliteQueryString(t, db, "SELECT value FROM tags WHERE run_uuid = ? AND key = 'team'", info.RunID); got != "b" {
 					t.Errorf("repeated tag kept %q, want the last value", got)
 				}
 			}
@@ -234,7 +235,7 @@ func TestSQLiteCreateRunErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rawDB(t, dbPath).Exec("UPDATE experiments SET lifecycle_stage = 'deleted' WHERE experiment_id = ?", id)
+	sqliteRawDB(t, dbPath).Exec("UPDATE experiments SET lifecycle_stage = 'deleted' WHERE experiment_id = ?", id)
 	var dee *DeletedExperimentError
 	if _, err := st.CreateRun(ctx, CreateRunRequest{ExperimentID: id, StartTime: 1}); !errors.As(err, &dee) {
 		t.Errorf("deleted experiment: %v", err)
@@ -244,7 +245,7 @@ func TestSQLiteCreateRunErrors(t *testing.T) {
 func TestSQLiteParamsWriteOnce(t *testing.T) {
 	st, dbPath := newTestSQLite(t, Options{})
 	ctx := context.Background()
-	info := createTestRun(t, st, CreateRunRequest{Params: []Param{{Key: "a", Value: "1"}}})
+	info := sqliteCreateTestRun(t, st, CreateRunRequest{Params: []Param{{Key: "a", Value: "1"}}})
 	// Same value again: a no-op.
 	if err := st.LogBatch(ctx, info.RunID, nil, []Param{{Key: "a", Value: "1"}}, nil); err != nil {
 		t.Fatalf("same value: %v", err)
@@ -261,8 +262,8 @@ func TestSQLiteParamsWriteOnce(t *testing.T) {
 	if len(pce.Conflicts) != 1 || pce.Conflicts[0] != (ParamConflict{Key: "a", Existing: "1", Refused: "2"}) || pce.RunID != info.RunID {
 		t.Errorf("conflicts = %+v", pce)
 	}
-	db := rawDB(t, dbPath)
-	if got := queryString(t, db, "SELECT value FROM params WHERE run_uuid = ? AND key = 'a'", info.RunID); got != "1" {
+	db := sqliteRawDB(t, dbPath)
+	if got := sqliteQueryString(t, db, "SELECT value FROM params WHERE run_uuid = ? AND key = 'a'", info.RunID); got != "1" {
 		t.Errorf("param a = %q, want the first value", got)
 	}
 	for q, want := range map[string]int64{
@@ -270,7 +271,7 @@ func TestSQLiteParamsWriteOnce(t *testing.T) {
 		"SELECT count(*) FROM metrics WHERE key = 'm' AND run_uuid = ?": 1,
 		"SELECT count(*) FROM tags WHERE key = 't' AND run_uuid = ?":    1,
 	} {
-		if got := queryInt(t, db, q, info.RunID); got != want {
+		if got := sqliteQueryInt(t, db, q, info.RunID); got != want {
 			t.Errorf("%s = %d, want %d", q, got, want)
 		}
 	}
@@ -279,18 +280,18 @@ func TestSQLiteParamsWriteOnce(t *testing.T) {
 func TestSQLiteTagsUpsert(t *testing.T) {
 	st, dbPath := newTestSQLite(t, Options{})
 	ctx := context.Background()
-	info := createTestRun(t, st, CreateRunRequest{RunName: "before", Tags: []Tag{{Key: "k", Value: "1"}}})
+	info := sqliteCreateTestRun(t, st, CreateRunRequest{RunName: "before", Tags: []Tag{{Key: "k", Value: "1"}}})
 	if err := st.LogBatch(ctx, info.RunID, nil, nil, []Tag{{Key: "k", Value: "2"}, {Key: "mlflow.runName", Value: "after"}}); err != nil {
 		t.Fatal(err)
 	}
-	db := rawDB(t, dbPath)
-	if got := queryString(t, db, "SELECT value FROM tags WHERE run_uuid = ? AND key = 'k'", info.RunID); got != "2" {
+	db := sqliteRawDB(t, dbPath)
+	if got := sqliteQueryString(t, db, "SELECT value FROM tags WHERE run_uuid = ? AND key = 'k'", info.RunID); got != "2" {
 		t.Errorf("tag k = %q, want 2", got)
 	}
-	if got := queryString(t, db, "SELECT name FROM runs WHERE run_uuid = ?", info.RunID); got != "after" {
+	if got := sqliteQueryString(t, db, "SELECT name FROM runs WHERE run_uuid = ?", info.RunID); got != "after" {
 		t.Errorf("runs.name = %q, want the mlflow.runName tag's value", got)
 	}
-	if got := queryInt(t, db, "SELECT count(*) FROM tags WHERE run_uuid = ? AND key = 'mlflow.runName'", info.RunID); got != 1 {
+	if got := sqliteQueryInt(t, db, "SELECT count(*) FROM tags WHERE run_uuid = ? AND key = 'mlflow.runName'", info.RunID); got != 1 {
 		t.Errorf("%d mlflow.runName tags", got)
 	}
 }
@@ -298,7 +299,7 @@ func TestSQLiteTagsUpsert(t *testing.T) {
 func TestSQLiteMetricValues(t *testing.T) {
 	st, dbPath := newTestSQLite(t, Options{})
 	ctx := context.Background()
-	info := createTestRun(t, st, CreateRunRequest{})
+	info := sqliteCreateTestRun(t, st, CreateRunRequest{})
 	ms := []Metric{
 		{Key: "nan", Value: math.NaN(), Timestamp: 1, Step: 0},
 		{Key: "pinf", Value: math.Inf(1), Timestamp: 1, Step: 0},
@@ -311,7 +312,7 @@ func TestSQLiteMetricValues(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	db := rawDB(t, dbPath)
+	db := sqliteRawDB(t, dbPath)
 	type row struct {
 		value float64
 		isNaN int64
@@ -327,7 +328,7 @@ func TestSQLiteMetricValues(t *testing.T) {
 			}
 		}
 	}
-	if n := queryInt(t, db, "SELECT count(*) FROM metrics WHERE run_uuid = ?", info.RunID); n != 4 {
+	if n := sqliteQueryInt(t, db, "SELECT count(*) FROM metrics WHERE run_uuid = ?", info.RunID); n != 4 {
 		t.Errorf("%d metric rows, want 4 (exact duplicates dropped)", n)
 	}
 	run, err := st.GetRun(ctx, info.RunID)
@@ -344,7 +345,7 @@ func TestSQLiteMetricValues(t *testing.T) {
 func TestSQLiteLatestMetric(t *testing.T) {
 	st, dbPath := newTestSQLite(t, Options{})
 	ctx := context.Background()
-	db := rawDB(t, dbPath)
+	db := sqliteRawDB(t, dbPath)
 	m := func(v float64, ts, step int64) Metric { return Metric{Key: "x", Value: v, Timestamp: ts, Step: step} }
 	tests := []struct {
 		name    string
@@ -360,7 +361,7 @@ func TestSQLiteLatestMetric(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			info := createTestRun(t, st, CreateRunRequest{})
+			info := sqliteCreateTestRun(t, st, CreateRunRequest{})
 			for _, b := range tc.batches {
 				if err := st.LogBatch(ctx, info.RunID, b, nil, nil); err != nil {
 					t.Fatal(err)
@@ -417,7 +418,7 @@ func TestSQLiteExperiments(t *testing.T) {
 	if _, err := st.GetExperiment(ctx, "99"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("missing id: %v", err)
 	}
-	db := rawDB(t, dbPath)
+	db := sqliteRawDB(t, dbPath)
 	db.Exec("UPDATE experiments SET lifecycle_stage = 'deleted' WHERE experiment_id = 2")
 	db.Exec("INSERT INTO experiment_tags (key, value, experiment_id) VALUES ('mlflow.note.content', 'hi', 2)")
 	exp, err = st.GetExperimentByName(ctx, "exp-b")
@@ -467,12 +468,12 @@ func TestSQLiteExperimentNameRace(t *testing.T) {
 func TestSQLiteUpdateRun(t *testing.T) {
 	st, dbPath := newTestSQLite(t, Options{})
 	ctx := context.Background()
-	db := rawDB(t, dbPath)
-	info := createTestRun(t, st, CreateRunRequest{})
+	db := sqliteRawDB(t, dbPath)
+	info := sqliteCreateTestRun(t, st, CreateRunRequest{})
 	if err := st.UpdateRun(ctx, info.RunID, StatusKilled, 0); err != nil {
 		t.Fatal(err)
 	}
-	if end := queryString(t, db, "SELECT coalesce(end_time, 'null') FROM runs WHERE run_uuid = ?", info.RunID); end != "null" {
+	if end := sqliteQueryString(t, db, "SELECT coalesce(end_time, 'null') FROM runs WHERE run_uuid = ?", info.RunID); end != "null" {
 		t.Errorf("end_time = %s with endTime 0", end)
 	}
 	if err := st.UpdateRun(ctx, info.RunID, StatusFinished, 1_700_000_009_000); err != nil {
@@ -503,7 +504,7 @@ func TestSQLiteUpdateRun(t *testing.T) {
 func TestSQLiteGetRun(t *testing.T) {
 	st, _ := newTestSQLite(t, Options{})
 	ctx := context.Background()
-	info := createTestRun(t, st, CreateRunRequest{RunName: "r", UserID: "bob", Params: []Param{{Key: "p", Value: "1"}}, Tags: []Tag{{Key: "t", Value: "x"}}})
+	info := sqliteCreateTestRun(t, st, CreateRunRequest{RunName: "r", UserID: "bob", Params: []Param{{Key: "p", Value: "1"}}, Tags: []Tag{{Key: "t", Value: "x"}}})
 	if err := st.LogBatch(ctx, info.RunID, []Metric{{Key: "loss", Value: 0.5, Timestamp: 10, Step: 1}, {Key: "loss", Value: 0.25, Timestamp: 20, Step: 2}}, []Param{{Key: "q", Value: "2"}}, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -529,7 +530,7 @@ func TestSQLiteGetRun(t *testing.T) {
 func TestSQLiteLogBatchSanitizes(t *testing.T) {
 	var warnings []string
 	st, _ := newTestSQLite(t, Options{Warn: func(m string) { warnings = append(warnings, m) }})
-	info := createTestRun(t, st, CreateRunRequest{})
+	info := sqliteCreateTestRun(t, st, CreateRunRequest{})
 	err := st.LogBatch(context.Background(), info.RunID, []Metric{{Key: "bad//key", Value: 1}}, []Param{{Key: "long", Value: strings.Repeat("x", MaxParamValueLength+5)}}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -546,7 +547,7 @@ func TestSQLiteLogBatchSanitizes(t *testing.T) {
 func TestSQLiteLogArtifact(t *testing.T) {
 	st, _ := newTestSQLite(t, Options{})
 	ctx := context.Background()
-	info := createTestRun(t, st, CreateRunRequest{})
+	info := sqliteCreateTestRun(t, st, CreateRunRequest{})
 	src := filepath.Join(t.TempDir(), "out.txt")
 	os.WriteFile(src, []byte("hello"), 0o644)
 	if err := st.LogArtifact(ctx, info, src, "logs/out.txt"); err != nil {
@@ -585,11 +586,11 @@ func TestSQLiteAppendURIPath(t *testing.T) {
 	}
 }
 
-// schemaVariant builds a database from the embedded schema changed by edit, plus experiment 0.
-func schemaVariant(t *testing.T, edit string) string {
+// sqliteSchemaVariant builds a database from the embedded schema changed by edit, plus experiment 0.
+func sqliteSchemaVariant(t *testing.T, edit string) string {
 	t.Helper()
 	dbPath := filepath.Join(t.TempDir(), "mlflow.db")
-	db := rawDB(t, dbPath)
+	db := sqliteRawDB(t, dbPath)
 	tx, err := db.Begin()
 	if err != nil {
 		t.Fatal(err)
@@ -633,7 +634,7 @@ func TestSQLiteSchemaShape(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			dbPath := schemaVariant(t, tc.edit)
+			dbPath := sqliteSchemaVariant(t, tc.edit)
 			st, err := OpenSQLite("sqlite:///"+filepath.ToSlash(dbPath), Options{LockTimeout: 200 * time.Millisecond})
 			if err != nil {
 				t.Fatal(err)
@@ -657,7 +658,7 @@ func TestSQLiteSchemaShape(t *testing.T) {
 }
 
 func TestSQLiteWorkspaceColumn(t *testing.T) {
-	dbPath := schemaVariant(t, "ALTER TABLE experiments ADD COLUMN workspace VARCHAR(63)")
+	dbPath := sqliteSchemaVariant(t, "ALTER TABLE experiments ADD COLUMN workspace VARCHAR(63)")
 	st, err := OpenSQLite("sqlite:///"+filepath.ToSlash(dbPath), Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -668,8 +669,8 @@ func TestSQLiteWorkspaceColumn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db := rawDB(t, dbPath)
-	if got := queryString(t, db, "SELECT workspace FROM experiments WHERE experiment_id = ?", id); got != "default" {
+	db := sqliteRawDB(t, dbPath)
+	if got := sqliteQueryString(t, db, "SELECT workspace FROM experiments WHERE experiment_id = ?", id); got != "default" {
 		t.Errorf("workspace = %q, want default", got)
 	}
 	// An experiment of another workspace with the same name is not ours.
@@ -690,8 +691,8 @@ func TestSQLiteEmptyFileIsInitialized(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	createTestRun(t, st, CreateRunRequest{})
-	if got := queryString(t, rawDB(t, dbPath), "SELECT version_num FROM alembic_version"); got != sqliteSchemaRevision {
+	sqliteCreateTestRun(t, st, CreateRunRequest{})
+	if got := sqliteQueryString(t, sqliteRawDB(t, dbPath), "SELECT version_num FROM alembic_version"); got != sqliteSchemaRevision {
 		t.Errorf("alembic_version = %q", got)
 	}
 }
@@ -708,7 +709,7 @@ func TestSQLiteNotADatabase(t *testing.T) {
 }
 
 func TestSQLiteMissingDefaultExperimentIsAdded(t *testing.T) {
-	dbPath := schemaVariant(t, "DELETE FROM experiments")
+	dbPath := sqliteSchemaVariant(t, "DELETE FROM experiments")
 	st, _ := OpenSQLite("sqlite:///"+filepath.ToSlash(dbPath), Options{LockTimeout: 100 * time.Millisecond})
 	defer st.Close()
 	exp, err := st.GetExperiment(context.Background(), "0")
@@ -721,8 +722,8 @@ func TestSQLiteMissingDefaultExperimentIsAdded(t *testing.T) {
 // with an error that says so, instead of waiting for ever.
 func TestSQLiteLockTimeout(t *testing.T) {
 	st, dbPath := newTestSQLite(t, Options{LockTimeout: 300 * time.Millisecond})
-	info := createTestRun(t, st, CreateRunRequest{})
-	holder := rawDB(t, dbPath)
+	info := sqliteCreateTestRun(t, st, CreateRunRequest{})
+	holder := sqliteRawDB(t, dbPath)
 	tx, err := holder.Begin() // BEGIN IMMEDIATE (see sqliteDSN): holds the write lock
 	if err != nil {
 		t.Fatal(err)
@@ -757,18 +758,18 @@ func TestSQLiteLockTimeout(t *testing.T) {
 	}
 }
 
-// checkOneDatabase verifies that concurrent creators left one database with one experiment 0, the
+// sqliteCheckOneDatabase verifies that concurrent creators left one database with one experiment 0, the
 // wanted number of runs and no temporary files.
-func checkOneDatabase(t *testing.T, dbPath string, runs int) {
+func sqliteCheckOneDatabase(t *testing.T, dbPath string, runs int) {
 	t.Helper()
-	db := rawDB(t, dbPath)
-	if n := queryInt(t, db, "SELECT count(*) FROM experiments WHERE experiment_id = 0"); n != 1 {
+	db := sqliteRawDB(t, dbPath)
+	if n := sqliteQueryInt(t, db, "SELECT count(*) FROM experiments WHERE experiment_id = 0"); n != 1 {
 		t.Errorf("%d experiment 0 rows", n)
 	}
-	if n := queryInt(t, db, "SELECT count(*) FROM runs"); n != int64(runs) {
+	if n := sqliteQueryInt(t, db, "SELECT count(*) FROM runs"); n != int64(runs) {
 		t.Errorf("%d runs, want %d", n, runs)
 	}
-	if got := queryString(t, db, "PRAGMA integrity_check"); got != "ok" {
+	if got := sqliteQueryString(t, db, "PRAGMA integrity_check"); got != "ok" {
 		t.Errorf("integrity_check: %s", got)
 	}
 	entries, _ := os.ReadDir(filepath.Dir(dbPath))
@@ -819,7 +820,7 @@ func TestSQLiteConcurrentCreateGoroutines(t *testing.T) {
 	if created != 1 {
 		t.Errorf("%d goroutines created the database, want 1", created)
 	}
-	checkOneDatabase(t, dbPath, n)
+	sqliteCheckOneDatabase(t, dbPath, n)
 }
 
 // TestSQLiteConcurrentCreateProcesses starts 32 copies of the test binary that each create a run in
@@ -866,7 +867,7 @@ func TestSQLiteConcurrentCreateProcesses(t *testing.T) {
 		<-done
 		t.Fatal("helper processes did not finish within 2 minutes")
 	}
-	checkOneDatabase(t, dbPath, n)
+	sqliteCheckOneDatabase(t, dbPath, n)
 	created := 0
 	for _, o := range outs {
 		sc := bufio.NewScanner(strings.NewReader(o.String()))
@@ -904,7 +905,7 @@ func TestSQLiteHelperProcess(t *testing.T) {
 // asserted, except for a bound far above any healthy disk.
 func TestSQLiteOpenAndCreateRunTime(t *testing.T) {
 	st, dbPath := newTestSQLite(t, Options{})
-	createTestRun(t, st, CreateRunRequest{}) // creates the database
+	sqliteCreateTestRun(t, st, CreateRunRequest{}) // creates the database
 	st.Close()
 	const rounds = 41
 	var open, total []time.Duration
@@ -962,5 +963,88 @@ func BenchmarkSQLiteCreateDatabase(b *testing.B) {
 			b.Fatal(err)
 		}
 		s.Close()
+	}
+}
+
+func TestSQLiteInvalidUTF8(t *testing.T) {
+	var warnings []string
+	st, dbPath := newTestSQLite(t, Options{Warn: func(m string) { warnings = append(warnings, m) }})
+	ctx := context.Background()
+	info := sqliteCreateTestRun(t, st, CreateRunRequest{RunName: "r\xff", Params: []Param{{Key: "arg", Value: "a\xffb"}}})
+	if err := st.LogBatch(ctx, info.RunID, nil, nil, []Tag{{Key: "cmd", Value: "x\xfe"}}); err != nil {
+		t.Fatal(err)
+	}
+	db := sqliteRawDB(t, dbPath)
+	for _, q := range []string{"SELECT value FROM params WHERE key = 'arg'", "SELECT value FROM tags WHERE key = 'cmd'", "SELECT name FROM runs"} {
+		if v := sqliteQueryString(t, db, q); !utf8.ValidString(v) || !strings.Contains(v, "\uFFFD") {
+			t.Errorf("%s = %q", q, v)
+		}
+	}
+	if len(warnings) != 2 {
+		t.Errorf("warnings = %q", warnings)
+	}
+	if _, err := st.CreateExperiment(ctx, "bad\xff"); err == nil {
+		t.Error("experiment name with invalid UTF-8 accepted")
+	}
+}
+
+// FuzzSQLiteLogBatch: whatever a command's params, tags and metrics are, LogBatch either stores them
+// (as Sanitize leaves them) and GetRun returns them, or reports a param conflict; it never fails.
+func FuzzSQLiteLogBatch(f *testing.F) {
+	f.Add("lr", "0.1", "note", "héllo\x00world", 1.5, int64(3), int64(1))
+	f.Add("a/b c:d", "", "mlflow.runName", "new name", math.Inf(1), int64(-1), int64(0))
+	f.Add("k", "\xff\xfe", "t", strings.Repeat("v", 9000), math.NaN(), int64(math.MaxInt64), int64(-5))
+	st, err := OpenSQLite("sqlite:///"+filepath.ToSlash(filepath.Join(f.TempDir(), "mlflow.db")), Options{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { st.Close() })
+	ctx := context.Background()
+	info, err := st.CreateRun(ctx, CreateRunRequest{ExperimentID: "0", StartTime: 1})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, pKey, pVal, tKey, tVal string, value float64, step, ts int64) {
+		ms := []Metric{{Key: "m", Value: value, Timestamp: ts, Step: step}}
+		ps := []Param{{Key: pKey, Value: pVal}}
+		tags := []Tag{{Key: tKey, Value: tVal}}
+		err := st.LogBatch(ctx, info.RunID, ms, ps, tags)
+		var pce *ParamConflictError
+		if err != nil && !errors.As(err, &pce) {
+			t.Fatalf("LogBatch: %v", err)
+		}
+		run, err := st.GetRun(ctx, info.RunID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		clean := Sanitize(nil, nil, []Tag{{Key: strings.ToValidUTF8(tKey, "\uFFFD"), Value: strings.ToValidUTF8(tVal, "\uFFFD")}})
+		for _, want := range clean.Tags {
+			found := false
+			for _, got := range run.Data.Tags {
+				found = found || got == want
+			}
+			if !found {
+				t.Errorf("tag %q=%q not read back", want.Key, want.Value)
+			}
+		}
+	})
+}
+
+func TestSQLiteRemovesStaleTemporaries(t *testing.T) {
+	dir := t.TempDir()
+	stale := filepath.Join(dir, ".mlflow.db.mltrack-0123456789abcdef.tmp")
+	fresh := filepath.Join(dir, ".mlflow.db.mltrack-fedcba9876543210.tmp")
+	os.WriteFile(stale, []byte("x"), 0o644)
+	os.WriteFile(fresh, []byte("x"), 0o644)
+	old := time.Now().Add(-time.Hour)
+	os.Chtimes(stale, old, old)
+	st, _ := OpenSQLite("sqlite:///"+filepath.ToSlash(filepath.Join(dir, "mlflow.db")), Options{})
+	defer st.Close()
+	sqliteCreateTestRun(t, st, CreateRunRequest{})
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("stale temporary kept: %v", err)
+	}
+	if _, err := os.Stat(fresh); err != nil {
+		t.Errorf("a temporary another process may be building was removed: %v", err)
 	}
 }

@@ -146,7 +146,7 @@ func FileStorePath(uri string) (string, error) {
 	if p == "" {
 		return "", fmt.Errorf("tracking URI %q names no directory", uri)
 	}
-	return filepath.FromSlash(p), nil
+	return filepath.FromSlash(trimDriveSlash(p)), nil
 }
 
 func toURIPath(p string) string {

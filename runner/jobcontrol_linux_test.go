@@ -131,6 +131,9 @@ func TestJobControlCtrlZAndFg(t *testing.T) {
 			sh.expect("Stopped")
 			sh.typeIn("fg\n")
 			sh.expect("C4D") // the command was continued and finished
+			// Wait for the prompt: in pty mode, keys typed while mltrack still runs go to the
+			// command (as with sudo or script), not to the shell.
+			sh.expect("PROMPT> ")
 			sh.typeIn("echo status=$?\n")
 			sh.expect("status=0")
 			hr := readHelperResult(t, result)
@@ -148,7 +151,8 @@ func TestJobControlCtrlC(t *testing.T) {
 			result := filepath.Join(t.TempDir(), "result.json")
 			sh.typeIn(helperCommand(t, mode, result, `echo A$((1+1))B; exec sleep 10`))
 			sh.expect("A2B")
-			sh.typeIn("\x03") // Ctrl-C
+			time.Sleep(300 * time.Millisecond) // dash defers a SIGINT that comes before its exec
+			sh.typeIn("\x03")                  // Ctrl-C
 			sh.expect("PROMPT> ")
 			sh.typeIn("echo status=$?\n")
 			sh.expect("status=130") // mltrack died of SIGINT like the command
@@ -188,6 +192,40 @@ func TestJobControlBackgroundRead(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	sh.typeIn("hello\n")
 	sh.expect("got-hello")
+	sh.expect("PROMPT> ")
 	sh.typeIn("echo status=$?\n")
 	sh.expect("status=0")
+}
+
+// Ctrl-C in a script's loop interrupts the script too, as without mltrack: the shell running the
+// script only stops its loop if it received SIGINT itself. In pipe mode the command stays in the
+// script's process group; in pty mode mltrack's terminal is raw, and mltrack signals the group.
+func TestJobControlCtrlCStopsTheScript(t *testing.T) {
+	for _, mode := range []string{"off", "auto"} {
+		t.Run("pty="+mode, func(t *testing.T) {
+			sh := startInteractiveShell(t)
+			self, err := os.Executable()
+			if err != nil {
+				t.Fatal(err)
+			}
+			sh.typeIn("export RUNNER_TEST_HELPER=run RUNNER_TEST_PTY=" + mode + "\n")
+			sh.expect("PROMPT> ")
+			script := filepath.Join(t.TempDir(), "loop.sh")
+			err = os.WriteFile(script, []byte("for i in 1 2 3; do\n  "+self+` -- sh -c 'echo A$((1+1))B; exec sleep 5'`+
+				"\n  echo N$((i*10))X\ndone\n"), 0o644)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sh.typeIn("bash " + script + "\n")
+			sh.expect("A2B")
+			time.Sleep(300 * time.Millisecond)
+			sh.typeIn("\x03")
+			sh.expect("PROMPT> ")
+			sh.typeIn("echo status=$?\n")
+			sh.expect("status=130")
+			if strings.Contains(sh.screen.String(), "N10X") {
+				t.Errorf("the script went on after Ctrl-C")
+			}
+		})
+	}
 }

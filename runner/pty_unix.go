@@ -5,11 +5,14 @@ package runner
 import (
 	"os"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
 	"golang.org/x/term"
+
+	"github.com/mltrack/mltrack/proctree"
 )
 
 // ptyPlan says which of the command's descriptors get the pty slave: only those whose mltrack
@@ -58,8 +61,12 @@ type ptySession struct {
 	input     *stdinCopier
 	pgid      int // the command's process group (its session leader's)
 
+	// sharedGroup: mltrack's terminal is its controlling terminal, in raw mode, and mltrack shares
+	// its process group with others, who must still get the keyboard's signals (see watchKeys).
+	sharedGroup bool
+
 	// suspending is set when mltrack stopped the command with SIGSTOP on the user's behalf (see
-	// suspend); mltrack then stops itself with SIGTSTP, as for a Ctrl-Z without a pty.
+	// stopCommand); mltrack then stops itself with SIGTSTP, as for a Ctrl-Z without a pty.
 	suspending atomic.Bool
 }
 
@@ -93,6 +100,10 @@ func openPTY(spec Spec, plan ptyPlan) (*ptySession, *os.File, error) {
 	// Raw before the command starts: a key typed meanwhile must not be taken by the cooked
 	// terminal (a Ctrl-C would be lost), and the first output must not be translated again.
 	p.enterRaw()
+	if p.raw != nil {
+		pg, err := unix.IoctlGetInt(p.stdinFd, unix.TIOCGPGRP) // fails unless it is our ctty
+		p.sharedGroup = err == nil && pg == unix.Getpgrp() && sharesProcessGroup(spec.Stdin, spec.Stdout, spec.Stderr)
+	}
 	return p, slave, nil
 }
 
@@ -100,7 +111,7 @@ func openPTY(spec Spec, plan ptyPlan) (*ptySession, *os.File, error) {
 func (p *ptySession) start(pgid int) {
 	p.pgid = pgid
 	if p.stdinFd >= 0 {
-		p.input = startStdinCopier(p.stdinFd, p.master, p.watchSuspendKey)
+		p.input = startStdinCopier(p.stdinFd, p.master, p.watchKeys)
 	}
 }
 
@@ -119,12 +130,17 @@ func (p *ptySession) stopCommand() {
 	}
 }
 
-// watchSuspendKey looks at the keys going into the pty: when one is the pty's suspend character
-// (Ctrl-Z) while its line discipline turns keys into signals and the command's own group is in the
-// foreground, the SIGTSTP the kernel generates will be discarded (see stopCommand), so mltrack
-// stops the group itself. The key is still written, so the pty echoes ^Z and flushes as usual.
-// A foreground job of a shell inside the pty is not orphaned and stops by itself.
-func (p *ptySession) watchSuspendKey(keys []byte) {
+// watchKeys looks at the keys going into the pty while its line discipline turns keys into
+// signals (ISIG). The keys are still written, so the pty signals the command, echoes ^C or ^Z and
+// flushes as usual; watchKeys adds what a pty cannot do by itself:
+//
+//   - Ctrl-Z: the SIGTSTP the pty generates for the command's own group is discarded (see
+//     stopCommand), so mltrack stops the group itself. A foreground job of a shell inside the pty
+//     is not orphaned and stops by itself.
+//   - When mltrack shares its process group with others (a script's loop, make), the terminal in
+//     raw mode no longer signals them: without mltrack, Ctrl-C would have interrupted the script
+//     too. mltrack sends them the signal the key stands for (see signalOwnGroup).
+func (p *ptySession) watchKeys(keys []byte) {
 	rc, err := p.master.SyscallConn()
 	if err != nil {
 		return
@@ -140,14 +156,40 @@ func (p *ptySession) watchSuspendKey(keys []byte) {
 	if t == nil || t.Lflag&unix.ISIG == 0 {
 		return
 	}
-	susp := t.Cc[unix.VSUSP]
-	if susp == posixVDisable || (fg > 0 && fg != p.pgid) {
+	for _, k := range keys {
+		if k == posixVDisable {
+			continue
+		}
+		switch k {
+		case t.Cc[unix.VINTR]:
+			p.signalOwnGroup(unix.SIGINT)
+		case t.Cc[unix.VQUIT]:
+			p.signalOwnGroup(unix.SIGQUIT)
+		case t.Cc[unix.VSUSP]:
+			// The others first: once the command is stopped, mltrack stops too.
+			p.signalOwnGroup(unix.SIGTSTP)
+			if fg <= 0 || fg == p.pgid {
+				p.stopCommand()
+			}
+		}
+	}
+}
+
+// signalOwnGroup sends a keyboard signal to the other members of mltrack's process group, when
+// mltrack shares it and its terminal is in raw mode (see watchKeys). mltrack itself is left out:
+// it would only pass the signal on to the command, which the pty signalled already.
+func (p *ptySession) signalOwnGroup(sig syscall.Signal) {
+	if !p.sharedGroup {
 		return
 	}
-	for _, k := range keys {
-		if k == susp {
-			p.stopCommand()
-			return
+	snap, err := proctree.Take()
+	if err != nil {
+		return
+	}
+	self := os.Getpid()
+	for _, q := range snap.InGroup(unix.Getpgrp()) {
+		if q.PID != self {
+			_ = unix.Kill(q.PID, sig)
 		}
 	}
 }
@@ -187,8 +229,20 @@ func (p *ptySession) leaveRaw() {
 	}
 }
 
-// suspend gives mltrack's terminal back its normal modes before mltrack stops (Ctrl-Z).
-func (p *ptySession) suspend() { p.leaveRaw() }
+// suspend gives mltrack's terminal back its normal modes before mltrack stops (Ctrl-Z). The
+// command's last output (and the pty's echo of ^Z) is let through first, so that it appears before
+// the shell's "Stopped", as without a pty.
+func (p *ptySession) suspend() {
+	for quiet, deadline := 0, time.Now().Add(100*time.Millisecond); quiet < 2 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+		if bytesBuffered(p.master) == 0 {
+			quiet++
+		} else {
+			quiet = 0
+		}
+	}
+	p.leaveRaw()
+}
 
 // resume runs when mltrack continues: raw mode again if it is in the foreground, and the window
 // size, which may have changed meanwhile.

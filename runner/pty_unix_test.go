@@ -83,7 +83,7 @@ func TestPTYOnlyWhereMltracksTerminalIs(t *testing.T) {
 	if capOut.String() != want {
 		t.Errorf("captured %q, want %q", capOut.String(), want)
 	}
-	waitFor(t, "the output on the terminal", 2*time.Second, func() bool { return ft.screen.String() == want })
+	waitFor(t, "the output on the terminal", 5*time.Second, func() bool { return ft.screen.String() == want })
 	if got := string(fileContent(t, errFile)); got != "err-not-tty\n" || capErr.String() != got {
 		t.Errorf("stderr file %q, capture %q, want err-not-tty through a pipe", got, capErr.String())
 	}
@@ -96,13 +96,20 @@ func TestPTYCtrlCReachesTheCommand(t *testing.T) {
 	ft := openFakeTerminal(t, 24, 80)
 	before := ft.state(t)
 	done := make(chan Result, 1)
+	started := make(chan int, 1)
 	go func() {
+		// sleep itself, not sh: dash defers a SIGINT that arrives before it forked its child.
 		done <- Run(context.Background(), Spec{
-			Argv:  []string{"sh", "-c", "echo rea''dy; sleep 10"},
+			Argv:  []string{"sleep", "10"},
 			Stdin: ft.tty, Stdout: ft.tty, Stderr: ft.tty,
+			Started: func(pid int) { started <- pid },
 		})
 	}()
-	waitFor(t, "ready", 5*time.Second, func() bool { return strings.Contains(ft.screen.String(), "ready") })
+	select {
+	case <-started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the command did not start")
+	}
 	if _, err := ft.master.Write([]byte{3}); err != nil { // Ctrl-C typed on mltrack's terminal
 		t.Fatal(err)
 	}
@@ -110,7 +117,7 @@ func TestPTYCtrlCReachesTheCommand(t *testing.T) {
 	select {
 	case res = <-done:
 	case <-time.After(10 * time.Second):
-		t.Fatal("Ctrl-C did not end the command")
+		t.Fatalf("Ctrl-C did not end the command; screen %q", ft.screen.String())
 	}
 	if res.ExitCode != 130 || res.Signal != syscall.SIGINT || res.SignalSource != "external" {
 		t.Errorf("exit %d signal %v source %q, want 130 SIGINT external", res.ExitCode, res.Signal, res.SignalSource)

@@ -18,7 +18,7 @@ version=${1:?usage: mlflow-venv.sh VERSION DIR}
 dir=${2:?usage: mlflow-venv.sh VERSION DIR}
 python=${PYTHON:-python3}
 
-if [ -x "$dir/bin/python" ] && [ "$("$dir/bin/python" -c 'import mlflow; print(mlflow.__version__)' 2>/dev/null)" = "$version" ]; then
+if [ -x "$dir/bin/python" ] && [ "$("$dir/bin/python" -c 'import flask_wtf, mlflow; print(mlflow.__version__)' 2>/dev/null)" = "$version" ]; then
   echo "mlflow-venv: reusing $dir (mlflow $version)"
   exit 0
 fi
@@ -40,6 +40,9 @@ else
   "${pip[@]}" uninstall -y mlflow-skinny mlflow-tracing
   "${pip[@]}" install --no-deps "mlflow==$version"
 fi
+# The server's basic-auth app (mlflow server --app-name basic-auth) needs Flask-WTF, an optional
+# extra of MLflow's ("mlflow[auth]"); the REST tests use that app.
+"${pip[@]}" install 'Flask-WTF<2'
 got=$("$dir/bin/python" -c 'import mlflow; print(mlflow.__version__)')
 if [ "$got" != "$version" ]; then
   echo "mlflow-venv: expected mlflow $version in $dir, found $got" >&2
