@@ -63,10 +63,10 @@ func (s envSource) Lookup() (string, bool) {
 	v := s.env.get(s.key)
 	return v, v != ""
 }
-func (s envSource) IsFromEnv() bool   { return true }
-func (s envSource) Key() string       { return s.key }
-func (s envSource) String() string    { return fmt.Sprintf("environment variable %q", s.key) }
-func (s envSource) GoString() string  { return fmt.Sprintf("envSource{%q}", s.key) }
+func (s envSource) IsFromEnv() bool  { return true }
+func (s envSource) Key() string      { return s.key }
+func (s envSource) String() string   { return fmt.Sprintf("environment variable %q", s.key) }
+func (s envSource) GoString() string { return fmt.Sprintf("envSource{%q}", s.key) }
 func envVars(env environment, keys ...string) cli.ValueSourceChain {
 	var srcs []cli.ValueSource
 	for _, k := range keys {

@@ -35,13 +35,13 @@ type runSummary struct {
 }
 
 type resourceSummary struct {
-	CPUUserSeconds         float64 `json:"cpu_user_seconds"`
-	CPUSystemSeconds       float64 `json:"cpu_system_seconds"`
-	MaxProcessMemoryBytes  int64   `json:"max_process_memory_bytes"`
-	PeakTreeMemoryBytes    uint64  `json:"peak_tree_memory_bytes,omitempty"`
-	PeakTreeProcesses      int     `json:"peak_tree_processes,omitempty"`
-	PeakTreeCPUPercentage  float64 `json:"peak_tree_cpu_percentage,omitempty"`
-	ResourceSamples        int     `json:"resource_samples"`
+	CPUUserSeconds        float64 `json:"cpu_user_seconds"`
+	CPUSystemSeconds      float64 `json:"cpu_system_seconds"`
+	MaxProcessMemoryBytes int64   `json:"max_process_memory_bytes"`
+	PeakTreeMemoryBytes   uint64  `json:"peak_tree_memory_bytes,omitempty"`
+	PeakTreeProcesses     int     `json:"peak_tree_processes,omitempty"`
+	PeakTreeCPUPercentage float64 `json:"peak_tree_cpu_percentage,omitempty"`
+	ResourceSamples       int     `json:"resource_samples"`
 }
 
 // report prints warnings, the one-line summary (unless --quiet) and the JSON summary. None of it
