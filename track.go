@@ -58,13 +58,14 @@ type tracker struct {
 	env      environment
 	warnings *warnings
 
-	masker   *redact.Masker
-	cwd      string
-	uri      string // resolved tracking URI, absolute; "" when unusable
-	rec      *recorder
-	journal  *journal.Run
-	spoolDir string
-	runKey   string
+	masker     *redact.Masker
+	cwd        string
+	uri        string // resolved tracking URI, absolute; "" when unusable
+	rec        *recorder
+	journal    *journal.Run
+	spoolDir   string
+	runKey     string
+	journalURI string // the tracking URI without credentials, as the journal keeps it
 }
 
 func (t *tracker) run(ctx context.Context) int {
@@ -90,6 +91,7 @@ func (t *tracker) run(ctx context.Context) int {
 	}()
 	outDirs := capture.WatchOutputDirs(t.cfg.OutputDirs, start, t.cfg.AllOutputs)
 
+	t.resolveURI()
 	t.openJournal(start)
 	t.openStore()
 
@@ -243,6 +245,7 @@ func (t *tracker) openJournal(start time.Time) {
 	}
 	meta := journal.Meta{
 		Key:          t.runKey,
+		TrackingURI:  t.journalURI,
 		Experiment:   t.cfg.Experiment,
 		ExperimentID: t.cfg.ExperimentID,
 		Created:      start,
@@ -257,16 +260,28 @@ func (t *tracker) openJournal(start time.Time) {
 	t.journal = j
 }
 
-// openStore resolves the tracking URI and opens its store. A problem never stops the command: the run
-// is then kept in the journal.
-func (t *tracker) openStore() {
-	t.rec = &recorder{journal: t.journal, warnings: t.warnings}
+// resolveURI chooses the tracking URI (MLflow's rules) without touching the store.
+func (t *tracker) resolveURI() {
 	uri, err := mlflowclient.ResolveTrackingURI(t.cfg.TrackingURI, t.cwd)
 	if err != nil {
 		t.warnings.add("%s", oneLine(err))
+		// Keep what was configured (without credentials), so `mltrack sync --list` can say where
+		// the run was meant to go.
+		t.journalURI = mlflowclient.RedactURI(t.cfg.TrackingURI)
 		return
 	}
 	t.uri = uri
+	t.journalURI = mlflowclient.RedactURI(uri)
+}
+
+// openStore opens the store of the resolved URI. A problem never stops the command: the run is
+// then kept in the journal.
+func (t *tracker) openStore() {
+	t.rec = &recorder{journal: t.journal, warnings: t.warnings}
+	if t.uri == "" {
+		return
+	}
+	uri := t.uri
 	store, err := mlflowclient.Open(uri, mlflowclient.Options{
 		LockTimeout: t.cfg.StartBudget,
 		Warn:        func(msg string) { t.warnings.add("%s", msg) },

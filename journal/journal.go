@@ -3,8 +3,12 @@
 // directory holding a header (meta.json), an append-only event log (events.jsonl) and the files that
 // belong to the run (logs, copies of produced outputs). Events are appended as they happen, without
 // an fsync per event: a crash of mltrack loses at most what the kernel had not written, never the
-// file. Delivered events are acknowledged in the same log, so that a later delivery resumes after the
-// last acknowledged event and never sends one twice.
+// file. Delivered events are acknowledged in the same log, one acknowledgement per delivered event,
+// so that a later delivery resumes with the events not acknowledged yet and never sends one twice.
+//
+// One process at a time works on a journal: the recording mltrack holds an OS file lock on it from
+// Create to Close (or Remove), and a delivery holds it from OpenExisting to Close (see lock.go). A
+// journal someone else holds is left alone.
 //
 // A run fully delivered is removed. What stays is pending, and `mltrack sync` delivers it.
 package journal
@@ -15,12 +19,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/mltrack/mltrack/mlflowclient"
 )
 
 // FormatVersion is written in every header; readers refuse a newer format with a clear message.
@@ -43,9 +51,14 @@ type Meta struct {
 	Created      time.Time `json:"created"`
 	// The process that owns the run while it is being recorded: a run is only closed by someone else
 	// when this process is provably gone (another boot, or no process with this pid and start time).
+	// PIDStartTime is the process's start time as CurrentOwner reports it (Linux: clock ticks after
+	// boot; elsewhere milliseconds since the epoch); BootID identifies the boot; Host is the host
+	// name, so that a spool directory shared between machines is never judged by the wrong one.
+	// Create fills them in for the creating process when they are empty.
 	PID          int    `json:"pid"`
 	PIDStartTime uint64 `json:"pid_start_time,omitempty"`
 	BootID       string `json:"boot_id,omitempty"`
+	Host         string `json:"host,omitempty"`
 }
 
 // Event is one entry of the event log. Seq numbers start at 1 and increase by one.
@@ -58,13 +71,134 @@ type Event struct {
 
 // Event types.
 const (
-	TypeCreate   = "create"   // data: the run as created (experiment, run name, start time, tags, params)
-	TypeRunID    = "run_id"   // data: {"run_id": "..."} once the store created the run
-	TypeBatch    = "batch"    // data: {"metrics": [...], "params": [...], "tags": [...]}
-	TypeArtifact = "artifact" // data: {"file": "files/...", "artifact_path": "..."}
-	TypeEnd      = "end"      // data: {"status": "...", "end_time": ...}
-	TypeAck      = "ack"      // data: {"seq": N}: every event up to N was delivered
+	TypeCreate   = "create"   // data: CreateData, the run as created (experiment, run name, start time, tags, params)
+	TypeRunID    = "run_id"   // data: RunIDData, once the store created (or a delivery found) the run
+	TypeBatch    = "batch"    // data: BatchData, metrics, params and tags
+	TypeArtifact = "artifact" // data: ArtifactData, a file to store as an artifact
+	TypeEnd      = "end"      // data: EndData, the final status and end time
+	// TypeAck acknowledges one event: data AckData {"seq": N} says that event N was delivered. It
+	// says nothing about the events before N (a file the store refused may sit between two that it
+	// took). A run_id event records the outcome of a delivery and needs no acknowledgement.
+	TypeAck = "ack"
 )
+
+// CreateData is the data of a create event.
+type CreateData struct {
+	ExperimentID string               `json:"experiment_id"`
+	Experiment   string               `json:"experiment,omitempty"`
+	RunName      string               `json:"run_name,omitempty"`
+	UserID       string               `json:"user_id,omitempty"`
+	StartTime    int64                `json:"start_time"`
+	Tags         []mlflowclient.Tag   `json:"tags,omitempty"`
+	Params       []mlflowclient.Param `json:"params,omitempty"`
+}
+
+// RunIDData is the data of a run_id event: the run in the store. The last run_id event wins.
+type RunIDData struct {
+	RunID        string `json:"run_id"`
+	ExperimentID string `json:"experiment_id"`
+}
+
+// BatchData is the data of a batch event. Metric values that JSON cannot hold (NaN, ±Inf) are
+// written as the strings "NaN", "Infinity" and "-Infinity" (see MarshalJSON).
+type BatchData struct {
+	Metrics []mlflowclient.Metric `json:"metrics,omitempty"`
+	Params  []mlflowclient.Param  `json:"params,omitempty"`
+	Tags    []mlflowclient.Tag    `json:"tags,omitempty"`
+}
+
+// ArtifactData is the data of an artifact event. File is the local file: an absolute path, or a
+// path relative to the journal's directory. For one artifact path, the last event wins.
+type ArtifactData struct {
+	File         string `json:"file"`
+	ArtifactPath string `json:"artifact_path"`
+}
+
+// EndData is the data of an end event.
+type EndData struct {
+	Status  mlflowclient.RunStatus `json:"status"`
+	EndTime int64                  `json:"end_time"` // ms since the epoch
+}
+
+// jsonMetric is a metric as the journal writes it: the value is a JSON number, or one of the
+// strings "NaN", "Infinity", "-Infinity" (JSON has no numbers for them).
+type jsonMetric struct {
+	Key       string          `json:"key"`
+	Value     json.RawMessage `json:"value"`
+	Timestamp int64           `json:"timestamp"`
+	Step      int64           `json:"step"`
+}
+
+// MarshalJSON writes the batch, with non-finite metric values as strings.
+func (b BatchData) MarshalJSON() ([]byte, error) {
+	out := struct {
+		Metrics []jsonMetric         `json:"metrics,omitempty"`
+		Params  []mlflowclient.Param `json:"params,omitempty"`
+		Tags    []mlflowclient.Tag   `json:"tags,omitempty"`
+	}{Params: b.Params, Tags: b.Tags}
+	for _, m := range b.Metrics {
+		var v []byte
+		switch {
+		case math.IsNaN(m.Value):
+			v = []byte(`"NaN"`)
+		case math.IsInf(m.Value, 1):
+			v = []byte(`"Infinity"`)
+		case math.IsInf(m.Value, -1):
+			v = []byte(`"-Infinity"`)
+		default:
+			v = strconv.AppendFloat(nil, m.Value, 'g', -1, 64)
+		}
+		out.Metrics = append(out.Metrics, jsonMetric{Key: m.Key, Value: v, Timestamp: m.Timestamp, Step: m.Step})
+	}
+	return json.Marshal(out)
+}
+
+// UnmarshalJSON reads a batch written by MarshalJSON (or with plain numbers only).
+func (b *BatchData) UnmarshalJSON(data []byte) error {
+	var in struct {
+		Metrics []jsonMetric         `json:"metrics"`
+		Params  []mlflowclient.Param `json:"params"`
+		Tags    []mlflowclient.Tag   `json:"tags"`
+	}
+	if err := json.Unmarshal(data, &in); err != nil {
+		return err
+	}
+	out := BatchData{Params: in.Params, Tags: in.Tags}
+	for _, m := range in.Metrics {
+		v, err := parseMetricValue(m.Value)
+		if err != nil {
+			return fmt.Errorf("metric %q: %w", m.Key, err)
+		}
+		out.Metrics = append(out.Metrics, mlflowclient.Metric{Key: m.Key, Value: v, Timestamp: m.Timestamp, Step: m.Step})
+	}
+	*b = out
+	return nil
+}
+
+func parseMetricValue(raw json.RawMessage) (float64, error) {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		switch s {
+		case "NaN":
+			return math.NaN(), nil
+		case "Infinity":
+			return math.Inf(1), nil
+		case "-Infinity":
+			return math.Inf(-1), nil
+		}
+		return 0, fmt.Errorf("value %q is not a number", s)
+	}
+	var f float64
+	if err := json.Unmarshal(raw, &f); err != nil {
+		return 0, fmt.Errorf("value %s is not a number", strconv.Quote(string(raw)))
+	}
+	return f, nil
+}
+
+// AckData is the data of an ack event.
+type AckData struct {
+	Seq int64 `json:"seq"`
+}
 
 // Run is an open journal, written by the process that records the run. Methods are safe for
 // concurrent use.
@@ -75,6 +209,8 @@ type Run struct {
 	w   *bufio.Writer
 	seq int64
 	err error // the first write error; later appends are dropped (the store may still get them)
+
+	lock *dirLock // held from Create or OpenExisting until Close or Remove
 }
 
 // DefaultDir returns the spool directory: $MLTRACK_SPOOL_DIR when given, else the user's state
@@ -94,29 +230,166 @@ func DefaultDir(spoolDirEnv, xdgStateHome, home, localAppData string) string {
 	return filepath.Join(os.TempDir(), "mltrack-spool")
 }
 
-// Create starts the journal of a new run in spoolDir, with private permissions.
+// Create starts the journal of a new run in spoolDir, with private permissions, and locks it: the
+// caller (the recording mltrack) holds the journal until Close or Remove, so that no delivery
+// works on it while it is being written. Owner fields left empty in meta (PID 0 or this process's
+// pid) are filled in for this process (see CurrentOwner).
 func Create(spoolDir string, meta Meta) (*Run, error) {
-	if meta.Key == "" {
-		return nil, errors.New("journal: run key is empty")
+	if err := checkKey(meta.Key); err != nil {
+		return nil, err
 	}
 	meta.Version = FormatVersion
+	fillOwner(&meta)
 	dir := filepath.Join(spoolDir, meta.Key)
 	if err := os.MkdirAll(filepath.Join(dir, filesDir), 0o700); err != nil {
 		return nil, fmt.Errorf("create journal in %s: %w", spoolDir, err)
 	}
 	_ = os.Chmod(spoolDir, 0o700)
+	// The lock comes before the header: a journal without a header is one being created, and
+	// List skips it.
+	lk, err := lockDir(dir, createLockWait, RoleRecording)
+	if err != nil {
+		return nil, fmt.Errorf("create journal in %s: %w", spoolDir, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, eventsFile)); err == nil {
+		lk.release()
+		return nil, fmt.Errorf("create journal in %s: a journal with key %s exists already", spoolDir, meta.Key)
+	}
 	if err := writeJSONAtomic(filepath.Join(dir, metaFile), meta); err != nil {
+		lk.release()
 		return nil, fmt.Errorf("create journal in %s: %w", spoolDir, err)
 	}
 	f, err := os.OpenFile(filepath.Join(dir, eventsFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
+		lk.release()
 		return nil, fmt.Errorf("create journal in %s: %w", spoolDir, err)
 	}
-	return &Run{dir: dir, f: f, w: bufio.NewWriterSize(f, 64<<10)}, nil
+	return &Run{dir: dir, f: f, w: bufio.NewWriterSize(f, 64<<10), lock: lk}, nil
+}
+
+// checkKey refuses keys that would not name one directory inside the spool directory.
+func checkKey(key string) error {
+	if key == "" {
+		return errors.New("journal: run key is empty")
+	}
+	if strings.HasPrefix(key, ".") || strings.ContainsAny(key, `/\:`) || len(key) > 200 {
+		return fmt.Errorf("journal: run key %q cannot name a directory (no '.' at the start, no '/', '\\' or ':')", key)
+	}
+	return nil
+}
+
+// OpenExisting opens the journal in dir to append to it (a delivery acknowledges events and
+// records the run it found). It takes the journal's lock without waiting: a journal that another
+// process holds (the mltrack recording it, or another delivery) yields an error matching ErrLocked
+// (a *LockedError saying who). Numbering continues after the last event; a torn last line (the
+// writer died mid-write) is cut off first, so that appended events never follow half a line.
+// A journal removed meanwhile yields an error matching fs.ErrNotExist.
+func OpenExisting(dir string) (*Run, error) {
+	if _, err := os.Stat(filepath.Join(dir, metaFile)); err != nil {
+		return nil, fmt.Errorf("journal %s: %w", dir, err)
+	}
+	lk, err := lockDir(dir, openLockWait, RoleDelivering)
+	if err != nil {
+		return nil, err
+	}
+	fail := func(err error) (*Run, error) {
+		lk.release()
+		return nil, err
+	}
+	// Removed between the check and the lock (a delivery that finished).
+	if _, err := os.Stat(filepath.Join(dir, metaFile)); err != nil {
+		return fail(fmt.Errorf("journal %s: %w", dir, err))
+	}
+	path := filepath.Join(dir, eventsFile)
+	if err := repairTail(path); err != nil {
+		return fail(fmt.Errorf("journal %s: %w", dir, err))
+	}
+	p, err := Load(dir)
+	if err != nil {
+		return fail(err)
+	}
+	var seq int64
+	for _, ev := range p.Events {
+		seq = max(seq, ev.Seq)
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return fail(fmt.Errorf("journal %s: %w", dir, err))
+	}
+	return &Run{dir: dir, f: f, w: bufio.NewWriterSize(f, 64<<10), seq: seq, lock: lk}, nil
+}
+
+// repairTail makes the event log end with a complete line: a last line without its newline is
+// completed when it is a whole event, and cut off when it is torn.
+func repairTail(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	size := fi.Size()
+	if size == 0 {
+		return nil
+	}
+	nl, err := lastNewline(f, size)
+	if err != nil {
+		return err
+	}
+	if nl == size-1 {
+		return nil
+	}
+	tail := make([]byte, size-nl-1)
+	if _, err := f.ReadAt(tail, nl+1); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	var ev Event
+	if json.Unmarshal(tail, &ev) == nil {
+		_, err = f.WriteAt([]byte{'\n'}, size)
+		return err
+	}
+	return f.Truncate(nl + 1)
+}
+
+// lastNewline returns the offset of the last '\n' in f, or -1.
+func lastNewline(f *os.File, size int64) (int64, error) {
+	buf := make([]byte, 64<<10)
+	end := size
+	for end > 0 {
+		start := max(0, end-int64(len(buf)))
+		chunk := buf[:end-start]
+		if _, err := f.ReadAt(chunk, start); err != nil && !errors.Is(err, io.EOF) {
+			return 0, err
+		}
+		for i := len(chunk) - 1; i >= 0; i-- {
+			if chunk[i] == '\n' {
+				return start + int64(i), nil
+			}
+		}
+		end = start
+	}
+	return -1, nil
 }
 
 // Dir is the journal's directory.
 func (r *Run) Dir() string { return r.dir }
+
+// LockWarning is non-empty when the journal's lock could not be an OS lock (a file system without
+// locks): it then only keeps holders within this process apart.
+func (r *Run) LockWarning() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.lock == nil {
+		return ""
+	}
+	return r.lock.warning
+}
 
 // FilesDir is where files that belong to the run are kept (logs, copies of outputs).
 func (r *Run) FilesDir() string { return filepath.Join(r.dir, filesDir) }
@@ -142,9 +415,9 @@ func (r *Run) Append(typ string, data any) (int64, error) {
 	return ev.Seq, r.err
 }
 
-// Ack records that every event up to seq was delivered.
+// Ack records that event seq was delivered.
 func (r *Run) Ack(seq int64) error {
-	_, err := r.Append(TypeAck, map[string]int64{"seq": seq})
+	_, err := r.Append(TypeAck, AckData{Seq: seq})
 	return err
 }
 
@@ -162,8 +435,42 @@ func (r *Run) Flush() error {
 	return r.err
 }
 
-// Close flushes and closes the event log, keeping the journal on disk.
+// Sync flushes and asks the kernel to put the event log on disk (used after the events a restart
+// must not lose, such as the run id a delivery created).
+func (r *Run) Sync() error {
+	if err := r.Flush(); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.f == nil {
+		return nil
+	}
+	return r.f.Sync()
+}
+
+// Load reads the journal as it is now, including what this Run appended.
+func (r *Run) Load() (Pending, error) {
+	if err := r.Flush(); err != nil {
+		return Pending{Dir: r.dir}, err
+	}
+	return Load(r.dir)
+}
+
+// Close flushes and closes the event log, keeping the journal on disk, and releases its lock.
 func (r *Run) Close() error {
+	err := r.closeLog()
+	r.mu.Lock()
+	lk := r.lock
+	r.lock = nil
+	r.mu.Unlock()
+	if lk != nil {
+		lk.release()
+	}
+	return err
+}
+
+func (r *Run) closeLog() error {
 	ferr := r.Flush()
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -178,30 +485,81 @@ func (r *Run) Close() error {
 	return cerr
 }
 
-// Remove deletes the journal: the run was fully delivered.
+// Remove deletes the journal (the run was fully delivered) and releases its lock. The directory
+// is first renamed to a hidden name while the lock is still held (where the platform allows it),
+// so that no other process ever opens a journal half removed.
 func (r *Run) Remove() error {
-	_ = r.Close()
-	return os.RemoveAll(r.dir)
+	_ = r.closeLog()
+	r.mu.Lock()
+	lk := r.lock
+	r.lock = nil
+	r.mu.Unlock()
+	return removeJournalDir(r.dir, lk)
 }
 
-// Remove deletes a pending run's journal once it was delivered.
-func (p Pending) Remove() error { return os.RemoveAll(p.Dir) }
+// Remove deletes a pending run's journal once it was delivered. The caller should hold the
+// journal (OpenExisting); Run.Remove is the way to do both.
+func (p Pending) Remove() error { return removeJournalDir(p.Dir, nil) }
+
+// removedPrefix names journals being removed; List skips them (hidden) and Prune finishes them.
+const removedPrefix = ".removed-"
+
+// removeJournalDir renames dir out of the way and removes it. lk (may be nil) is released after the
+// rename, or before it where an open file keeps a directory from being renamed (Windows).
+func removeJournalDir(dir string, lk *dirLock) error {
+	if lk != nil && lockBlocksRename {
+		lk.release()
+		lk = nil
+	}
+	target := dir
+	tomb := filepath.Join(filepath.Dir(dir), removedPrefix+filepath.Base(dir)+"-"+strconv.FormatInt(time.Now().UnixNano(), 36))
+	if err := os.Rename(dir, tomb); err == nil {
+		target = tomb
+	} else if errors.Is(err, os.ErrNotExist) {
+		if lk != nil {
+			lk.release()
+		}
+		return nil // removed by someone else
+	}
+	if lk != nil {
+		lk.release()
+	}
+	return os.RemoveAll(target)
+}
 
 // Pending is a run left in the spool directory.
 type Pending struct {
 	Dir    string
 	Meta   Meta
 	Events []Event // every event, acknowledgements included
-	Acked  int64   // highest acknowledged sequence number
+	Acked  int64   // highest acknowledged sequence number (acknowledgements are per event: see TypeAck)
 }
 
-// Undelivered returns the events after the last acknowledgement, without acknowledgements.
+// AckedSeqs returns the sequence numbers of the acknowledged events.
+func (p Pending) AckedSeqs() map[int64]bool {
+	acked := map[int64]bool{}
+	for _, ev := range p.Events {
+		if ev.Type != TypeAck {
+			continue
+		}
+		var a AckData
+		if json.Unmarshal(ev.Data, &a) == nil && a.Seq > 0 {
+			acked[a.Seq] = true
+		}
+	}
+	return acked
+}
+
+// Undelivered returns the events that were not acknowledged, in order, without acknowledgements
+// and run_id events (which record a delivery and are not delivered themselves).
 func (p Pending) Undelivered() []Event {
+	acked := p.AckedSeqs()
 	var out []Event
 	for _, ev := range p.Events {
-		if ev.Seq > p.Acked && ev.Type != TypeAck {
-			out = append(out, ev)
+		if ev.Type == TypeAck || ev.Type == TypeRunID || acked[ev.Seq] {
+			continue
 		}
+		out = append(out, ev)
 	}
 	return out
 }
@@ -214,6 +572,12 @@ func (p Pending) Ended() bool {
 		}
 	}
 	return false
+}
+
+// Delivered reports whether the store has the whole run: its end was recorded and every event
+// was acknowledged.
+func (p Pending) Delivered() bool {
+	return p.Ended() && len(p.Undelivered()) == 0
 }
 
 // List reads every run journal in spoolDir, oldest first. A journal that cannot be read is reported
@@ -232,7 +596,11 @@ func List(spoolDir string) ([]Pending, []error) {
 		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
 			continue
 		}
-		p, err := Load(filepath.Join(spoolDir, e.Name()))
+		dir := filepath.Join(spoolDir, e.Name())
+		if beingCreated(dir) {
+			continue
+		}
+		p, err := Load(dir)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -241,6 +609,17 @@ func List(spoolDir string) ([]Pending, []error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Meta.Created.Before(out[j].Meta.Created) })
 	return out, errs
+}
+
+// beingCreated reports a journal directory without header and without events: Create writes the
+// header before any event, so such a directory holds nothing yet (Create is under way, or died
+// before writing anything).
+func beingCreated(dir string) bool {
+	if _, err := os.Stat(filepath.Join(dir, metaFile)); !errors.Is(err, os.ErrNotExist) {
+		return false
+	}
+	fi, err := os.Stat(filepath.Join(dir, eventsFile))
+	return err != nil || fi.Size() == 0
 }
 
 // Load reads one run's journal. A torn last line (mltrack killed mid-write) is ignored.
@@ -293,7 +672,7 @@ func readEvents(r io.Reader) ([]Event, int64, error) {
 			return nil, 0, fmt.Errorf("event log line %d is corrupt", bad)
 		}
 		if ev.Type == TypeAck {
-			var a struct{ Seq int64 }
+			var a AckData
 			if json.Unmarshal(ev.Data, &a) == nil && a.Seq > acked {
 				acked = a.Seq
 			}

@@ -14,7 +14,7 @@ import (
 // to mltrack's real file and then to the capture writer, chunk by chunk as it arrives: no buffering,
 // so the order of bytes and the command's interactive feel are kept.
 type outputCopier struct {
-	name    string   // "stdout", "stderr" or "terminal", for warnings
+	name    string   // "stdout", "stderr" or "stdout and stderr", for warnings
 	src     *os.File // read end of the pipe, or the pty master
 	dst     *os.File // mltrack's real stdout/stderr; nil: capture only
 	capture io.Writer

@@ -61,19 +61,24 @@ type ptySession struct {
 	input     *stdinCopier
 	pgid      int // the command's process group (its session leader's)
 
-	// sharedGroup: mltrack's terminal is its controlling terminal, in raw mode, and mltrack shares
-	// its process group with others, who must still get the keyboard's signals (see watchKeys).
-	sharedGroup bool
+	// sharesGroup: mltrack shares its process group with others (see sharesProcessGroup).
+	// sharedGroup: besides, mltrack's terminal is its controlling terminal and in raw mode, so the
+	// others no longer get the keyboard's signals from it (see watchKeys).
+	sharesGroup bool
+	sharedGroup atomic.Bool
 
 	// suspending is set when mltrack stopped the command with SIGSTOP on the user's behalf (see
 	// stopCommand); mltrack then stops itself with SIGTSTP, as for a Ctrl-Z without a pty.
 	suspending atomic.Bool
 }
 
+// openPTYPair is pty.Open; tests replace it to see the fallback to pipes.
+var openPTYPair = pty.Open
+
 // openPTY opens the pty pair, gives the slave the modes and window size of mltrack's terminal (as
 // sudo does, so that erase characters and the like match), and returns the slave for the command.
 func openPTY(spec Spec, plan ptyPlan) (*ptySession, *os.File, error) {
-	m, slave, err := pty.Open()
+	m, slave, err := openPTYPair()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -97,13 +102,10 @@ func openPTY(spec Spec, plan ptyPlan) (*ptySession, *os.File, error) {
 		}
 	}
 	p.resize()
+	p.sharesGroup = sharesProcessGroup(spec.Stdin, spec.Stdout, spec.Stderr)
 	// Raw before the command starts: a key typed meanwhile must not be taken by the cooked
 	// terminal (a Ctrl-C would be lost), and the first output must not be translated again.
 	p.enterRaw()
-	if p.raw != nil {
-		pg, err := unix.IoctlGetInt(p.stdinFd, unix.TIOCGPGRP) // fails unless it is our ctty
-		p.sharedGroup = err == nil && pg == unix.Getpgrp() && sharesProcessGroup(spec.Stdin, spec.Stdout, spec.Stderr)
-	}
 	return p, slave, nil
 }
 
@@ -166,9 +168,9 @@ func (p *ptySession) watchKeys(keys []byte) {
 		case t.Cc[unix.VQUIT]:
 			p.signalOwnGroup(unix.SIGQUIT)
 		case t.Cc[unix.VSUSP]:
-			// The others first: once the command is stopped, mltrack stops too.
-			p.signalOwnGroup(unix.SIGTSTP)
 			if fg <= 0 || fg == p.pgid {
+				// The others first: once the command is stopped, mltrack stops too.
+				p.signalOwnGroup(unix.SIGTSTP)
 				p.stopCommand()
 			}
 		}
@@ -179,7 +181,7 @@ func (p *ptySession) watchKeys(keys []byte) {
 // mltrack shares it and its terminal is in raw mode (see watchKeys). mltrack itself is left out:
 // it would only pass the signal on to the command, which the pty signalled already.
 func (p *ptySession) signalOwnGroup(sig syscall.Signal) {
-	if !p.sharedGroup {
+	if !p.sharedGroup.Load() {
 		return
 	}
 	snap, err := proctree.Take()
@@ -219,6 +221,8 @@ func (p *ptySession) enterRaw() {
 	}
 	if st, err := term.MakeRaw(p.stdinFd); err == nil {
 		p.raw = st
+		pg, err := unix.IoctlGetInt(p.stdinFd, unix.TIOCGPGRP) // fails unless it is our ctty
+		p.sharedGroup.Store(p.sharesGroup && err == nil && pg == unix.Getpgrp())
 	}
 }
 

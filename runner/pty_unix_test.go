@@ -4,6 +4,7 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -215,5 +216,23 @@ func TestPTYHolderAfterExit(t *testing.T) {
 	}
 	if res.ExitCode != 0 || len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "(sleep)") {
 		t.Errorf("exit %d warnings %q, want one naming the sleep", res.ExitCode, res.Warnings)
+	}
+}
+
+// Without a pty the command still runs, with pipes, and a warning says so.
+func TestPTYUnavailableFallsBackToPipes(t *testing.T) {
+	defer func(open func() (*os.File, *os.File, error)) { openPTYPair = open }(openPTYPair)
+	openPTYPair = func() (*os.File, *os.File, error) { return nil, nil, errors.New("out of ptys") }
+	ft := openFakeTerminal(t, 24, 80)
+	var capOut syncBuffer
+	res := runBounded(t, context.Background(), Spec{
+		Argv:  []string{"sh", "-c", "test -t 1 || echo not-a-tty"},
+		Stdin: ft.tty, Stdout: ft.tty, Stderr: ft.tty, CaptureStdout: &capOut,
+	}, 10*time.Second)
+	if res.ExitCode != 0 || res.PTY || capOut.String() != "not-a-tty\n" {
+		t.Errorf("exit %d pty %v output %q", res.ExitCode, res.PTY, capOut.String())
+	}
+	if len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "out of ptys") {
+		t.Errorf("warnings %q", res.Warnings)
 	}
 }

@@ -1,9 +1,3 @@
-// Package runner runs the wrapped command as mltrack's child so that, seen from outside, it behaves as
-// if it ran alone: the same bytes reach the same files, the terminal belongs to the command while it
-// runs, signals reach it once, Ctrl-Z and fg work, and mltrack can end with the command's exit status.
-//
-// It owns the child's start, the pseudo-terminal, signal forwarding, job control, the timeout and the
-// exit status. It never reads mltrack's environment and never exits; package main does both.
 package runner
 
 import (
@@ -32,11 +26,11 @@ const (
 
 // Exit codes mltrack uses when the command's own status cannot tell (coreutils timeout/env convention).
 const (
-	ExitStartFailed   = 125 // the command could not be started for another reason (directory, pty, fork)
-	ExitNotExecutable = 126 // the command was found but could not be executed
-	ExitNotFound      = 127 // the command was not found
-	ExitTimedOut      = 124 // the timeout fired and SIGTERM ended the command
-	ExitTimedOutKill  = 128 + 9
+	ExitStartFailed   = 125     // the command could not be started for another reason (directory, pty, fork)
+	ExitNotExecutable = 126     // the command was found but could not be executed
+	ExitNotFound      = 127     // the command was not found
+	ExitTimedOut      = 124     // the timeout fired and SIGTERM ended the command
+	ExitTimedOutKill  = 128 + 9 // the timeout fired and SIGKILL was needed (137)
 )
 
 // Sentinel errors for Result.StartErr; test with errors.Is.
@@ -86,6 +80,7 @@ const DefaultOutputGrace = 2 * time.Second
 
 // Result says how the command ended.
 type Result struct {
+	// PID is the command's process ID, 0 when it never ran.
 	PID int
 	// ExitCode is what mltrack should exit with: the command's code; 128+N when it died of signal N;
 	// 124 when the timeout's SIGTERM ended it (whatever its own status), 137 when SIGKILL was needed;

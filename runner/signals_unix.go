@@ -93,8 +93,7 @@ func (s *supervisor) restoreTerminalStops() {
 	}
 }
 
-// terminalStops counts the Runs that need SIGTTIN/SIGTTOU ignored (Run is not meant to be called
-// concurrently, but tests do).
+// terminalStops counts the Runs that need SIGTTIN/SIGTTOU ignored, in case Runs overlap.
 var terminalStops struct {
 	sync.Mutex
 	users   int

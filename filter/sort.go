@@ -1,0 +1,130 @@
+package filter
+
+import (
+	"math"
+	"sort"
+
+	"github.com/mltrack/mltrack/mlflowclient"
+)
+
+// Sort orders runs in place as MLflow's SQL store orders search results: by each order_by clause in
+// turn, then by start_time descending (unless a clause already orders by start_time), then by run_id
+// ascending. Within a clause, runs that have the key come first, in the requested direction;
+// runs without it come last whatever the direction. For metrics, NaN values sort after every real
+// value and before missing ones, and compare equal to each other; ±Inf sort as ±MaxFloat64 (what the
+// store keeps). Strings compare byte-wise (SQLite's BINARY collation); run_name orders by the run's
+// name (the runs table's name column, not the tag); end_time is missing while a run has none
+// (EndTime 0). With no clauses the order is start_time descending, run_id ascending.
+func Sort(runs []mlflowclient.Run, order []OrderBy) {
+	keys := make([][]sortKey, len(runs))
+	for i, r := range runs {
+		keys[i] = make([]sortKey, len(order))
+		for j, ob := range order {
+			keys[i][j] = sortKeyOf(r, ob)
+		}
+	}
+	byStart := true
+	for _, ob := range order {
+		if ob.Kind == Attribute && ob.Key == "start_time" {
+			byStart = false
+		}
+	}
+	idx := make([]int, len(runs))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool {
+		ra, rb := idx[a], idx[b]
+		for j, ob := range order {
+			if c := keys[ra][j].compare(keys[rb][j], ob.Ascending); c != 0 {
+				return c < 0
+			}
+		}
+		if byStart && runs[ra].Info.StartTime != runs[rb].Info.StartTime {
+			return runs[ra].Info.StartTime > runs[rb].Info.StartTime
+		}
+		return runs[ra].Info.RunID < runs[rb].Info.RunID
+	})
+	sorted := make([]mlflowclient.Run, len(runs))
+	for i, k := range idx {
+		sorted[i] = runs[k]
+	}
+	copy(runs, sorted)
+}
+
+// sortKey is one run's value for one order_by clause: a rank (0 present, 1 NaN metric, 2 missing)
+// that always sorts ascending, then the value.
+type sortKey struct {
+	rank  int
+	isNum bool
+	num   float64
+	str   string
+}
+
+func (a sortKey) compare(b sortKey, ascending bool) int {
+	if a.rank != b.rank {
+		return cmpInt(int64(a.rank), int64(b.rank))
+	}
+	if a.rank != 0 {
+		return 0
+	}
+	c := 0
+	if a.isNum {
+		switch {
+		case a.num < b.num:
+			c = -1
+		case a.num > b.num:
+			c = 1
+		}
+	} else {
+		switch {
+		case a.str < b.str:
+			c = -1
+		case a.str > b.str:
+			c = 1
+		}
+	}
+	if !ascending {
+		c = -c
+	}
+	return c
+}
+
+func sortKeyOf(r mlflowclient.Run, ob OrderBy) sortKey {
+	missing := sortKey{rank: 2}
+	switch ob.Kind {
+	case Metric:
+		v, ok := latestMetric(r, ob.Key)
+		if !ok {
+			return missing
+		}
+		if math.IsNaN(v) {
+			return sortKey{rank: 1}
+		}
+		return sortKey{isNum: true, num: sqlStoredFloat(v)}
+	case Param:
+		if v, ok := paramValue(r, ob.Key); ok {
+			return sortKey{str: v}
+		}
+		return missing
+	case Tag:
+		if v, ok := tagValue(r, ob.Key); ok {
+			return sortKey{str: v}
+		}
+		return missing
+	case Attribute:
+		switch ob.Key {
+		case "start_time":
+			return sortKey{isNum: true, num: float64(r.Info.StartTime)}
+		case "end_time":
+			if r.Info.EndTime == 0 {
+				return missing
+			}
+			return sortKey{isNum: true, num: float64(r.Info.EndTime)}
+		}
+		if v, ok := attributeString(r, ob.Key); ok {
+			return sortKey{str: v}
+		}
+	}
+	return missing
+}
