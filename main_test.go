@@ -42,6 +42,11 @@ func TestScripts(t *testing.T) {
 			env.Setenv("LOGNAME", "tester")
 			env.Setenv("USER", "tester")
 			env.Setenv("PROCEDURES", procedures)
+			if py := os.Getenv("MLTRACK_TEST_PYTHON"); py != "" {
+				env.Setenv("MLTRACK_TEST_PYTHON", py)
+			} else if _, err := os.Stat(filepath.Join(mlflowtest.DefaultVenv, "bin", "python")); err == nil {
+				env.Setenv("MLTRACK_TEST_PYTHON", filepath.Join(mlflowtest.DefaultVenv, "bin", "python"))
+			}
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){

@@ -13,31 +13,73 @@ import (
 )
 
 // recorder delivers one run to its store and writes it ahead to the journal. Every piece of the run
-// goes to the journal first (an append), then to the store; what the store confirmed is acknowledged
-// in the journal. After the first store failure the recorder stops calling the store, so a dead store
-// costs one bounded wait, not one per call; everything then stays in the journal for `mltrack sync`.
+// goes to the journal first (an append), then into an ordered queue of undelivered events, which is
+// sent to the store in order; each event the store confirmed is acknowledged in the journal.
 //
+// A store that fails (locked by a migration, restarting, unreachable) is not given up on: the events
+// stay queued, the next attempt comes after a pause (retryPause) during the run, and once more at
+// the end within the end budget. What is still queued then stays in the journal for `mltrack sync`.
 // Store calls are serialised by a mutex: the sampler's periodic batches and the main flow share it.
 type recorder struct {
-	mu       sync.Mutex
-	store    mlflowclient.Store // nil: no store (bad URI, unusable); journal only
-	journal  *journal.Run       // nil: the journal could not be created (warned)
-	run      mlflowclient.RunInfo
-	storeErr error // first failure; the store is not called after it
-	warnings *warnings
+	mu         sync.Mutex
+	store      mlflowclient.Store // nil: no store (bad URI, unusable); journal only
+	journal    *journal.Run       // nil: the journal could not be created (warned)
+	warnings   *warnings
+	createReq  *createRequest // the run to create; kept until the store created it
+	run        mlflowclient.RunInfo
+	experiment mlflowclient.Experiment
+	queue      []queuedEvent // undelivered events, in order
+	lastErr    error         // the last store failure, nil after a success
+	retryAt    time.Time     // no store call before this, except at the end
+	// permanent: a failure that retrying cannot fix (schema not understood, experiment deleted);
+	// the run stays in the journal.
+	permanent bool
+	// undelivered: files the store refused for themselves; they stay in the journal.
+	undelivered []mlflowclient.ArtifactFile
 }
 
-func (r *recorder) storeUsable() bool {
-	return r.store != nil && r.storeErr == nil && r.run.RunID != ""
+// retryPause is how long the recorder leaves a failing store alone during the run, so that a dead
+// store costs one bounded wait per pause, not one per sample.
+const retryPause = 15 * time.Second
+
+type createRequest struct {
+	experimentName, experimentID string
+	req                          mlflowclient.CreateRunRequest
+	seq                          int64
 }
 
-// fail records the first store failure and says so once.
-func (r *recorder) fail(what string, err error) {
-	if r.storeErr != nil {
-		return
-	}
-	r.storeErr = fmt.Errorf("%s: %w", what, err)
-	r.warnings.add("tracking store: %s: %s", what, oneLine(err))
+type queuedEvent struct {
+	seq      int64
+	batch    *batchEvent
+	artifact *mlflowclient.ArtifactFile
+	end      *endEvent
+}
+
+// createEvent is what the journal keeps of a run's creation.
+type createEvent struct {
+	ExperimentID string               `json:"experiment_id"`
+	Experiment   string               `json:"experiment,omitempty"`
+	RunName      string               `json:"run_name,omitempty"`
+	UserID       string               `json:"user_id,omitempty"`
+	StartTime    int64                `json:"start_time"`
+	Tags         []mlflowclient.Tag   `json:"tags,omitempty"`
+	Params       []mlflowclient.Param `json:"params,omitempty"`
+}
+
+type batchEvent struct {
+	Metrics []mlflowclient.Metric `json:"metrics,omitempty"`
+	Params  []mlflowclient.Param  `json:"params,omitempty"`
+	Tags    []mlflowclient.Tag    `json:"tags,omitempty"`
+}
+
+type artifactEvent struct {
+	File         string `json:"file"` // absolute path of the file to upload
+	ArtifactPath string `json:"artifact_path"`
+}
+
+type endEvent struct {
+	Status  mlflowclient.RunStatus `json:"status"`
+	EndTime int64                  `json:"end_time"`
 }
 
 // journalAppend writes an event ahead; a journal failure is warned once and otherwise ignored.
@@ -58,18 +100,17 @@ func (r *recorder) ack(seq int64) {
 	}
 }
 
-// createEvent is what the journal keeps of a run's creation.
-type createEvent struct {
-	ExperimentID string               `json:"experiment_id"`
-	Experiment   string               `json:"experiment,omitempty"`
-	RunName      string               `json:"run_name,omitempty"`
-	UserID       string               `json:"user_id,omitempty"`
-	StartTime    int64                `json:"start_time"`
-	Tags         []mlflowclient.Tag   `json:"tags,omitempty"`
-	Params       []mlflowclient.Param `json:"params,omitempty"`
+// failed notes a store failure; the first of each kind is warned.
+func (r *recorder) failed(what string, err error, permanent bool) {
+	r.lastErr = fmt.Errorf("%s: %w", what, err)
+	r.retryAt = time.Now().Add(retryPause)
+	if permanent {
+		r.permanent = true
+	}
+	r.warnings.once("store:"+what, "tracking store: %s: %s", what, oneLine(err))
 }
 
-// create makes the run in the store (experiment resolved or created first).
+// create journals the run and creates it in the store (experiment resolved or created first).
 func (r *recorder) create(ctx context.Context, experimentName, experimentID string, req mlflowclient.CreateRunRequest) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -77,30 +118,194 @@ func (r *recorder) create(ctx context.Context, experimentName, experimentID stri
 		ExperimentID: experimentID, Experiment: experimentName, RunName: req.RunName, UserID: req.UserID,
 		StartTime: req.StartTime, Tags: req.Tags, Params: req.Params,
 	})
-	if r.store == nil {
-		return
-	}
-	exp, err := resolveExperiment(ctx, r.store, experimentName, experimentID)
-	if err != nil {
-		r.fail("experiment", err)
-		return
-	}
-	req.ExperimentID = exp.ID
-	info, err := r.store.CreateRun(ctx, req)
-	if err != nil {
-		var conflict *mlflowclient.ParamConflictError
-		if !errors.As(err, &conflict) {
-			r.fail("create run", err)
-			return
-		}
-		r.warnings.add("%s", conflict.Error())
-	}
-	r.run = info
-	r.journalAppend(journal.TypeRunID, map[string]string{"run_id": info.RunID, "experiment_id": info.ExperimentID})
-	r.ack(seq)
+	r.createReq = &createRequest{experimentName: experimentName, experimentID: experimentID, req: req, seq: seq}
+	r.ensureRun(ctx)
 	if r.journal != nil {
 		_ = r.journal.Flush()
 	}
+}
+
+// ensureRun creates the run in the store if that has not happened yet. Called with mu held.
+func (r *recorder) ensureRun(ctx context.Context) bool {
+	if r.run.RunID != "" {
+		return true
+	}
+	if r.store == nil || r.permanent || r.createReq == nil {
+		return false
+	}
+	c := r.createReq
+	exp, err := resolveExperiment(ctx, r.store, c.experimentName, c.experimentID)
+	if err != nil {
+		var deleted *mlflowclient.DeletedExperimentError
+		permanent := errors.As(err, &deleted) || errors.Is(err, mlflowclient.ErrNotFound) || errors.Is(err, mlflowclient.ErrSchema)
+		r.failed("experiment", err, permanent)
+		return false
+	}
+	req := c.req
+	req.ExperimentID = exp.ID
+	info, err := r.store.CreateRun(ctx, req)
+	var conflict *mlflowclient.ParamConflictError
+	if errors.As(err, &conflict) {
+		r.warnings.add("%s", conflict.Error())
+		err = nil
+	}
+	if err != nil {
+		if info.RunID == "" {
+			r.failed("create run", err, errors.Is(err, mlflowclient.ErrSchema))
+			return false
+		}
+		// The run exists but its params did not all arrive: log them again with the first batch.
+		r.queue = append([]queuedEvent{{batch: &batchEvent{Params: req.Params}}}, r.queue...)
+	}
+	r.experiment = exp
+	r.run = info
+	r.lastErr = nil
+	r.journalAppend(journal.TypeRunID, map[string]string{"run_id": info.RunID, "experiment_id": info.ExperimentID})
+	r.ack(c.seq)
+	return true
+}
+
+// logBatch queues metrics, params and tags and sends what is queued when the store is willing.
+func (r *recorder) logBatch(ctx context.Context, metrics []mlflowclient.Metric, params []mlflowclient.Param, tags []mlflowclient.Tag) {
+	if len(metrics)+len(params)+len(tags) == 0 {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ev := batchEvent{metrics, params, tags}
+	seq := r.journalAppend(journal.TypeBatch, ev)
+	r.queue = append(r.queue, queuedEvent{seq: seq, batch: &ev})
+	r.flush(ctx, false)
+}
+
+// logArtifacts queues files (uploaded several at a time on a tracking server) and sends the queue.
+func (r *recorder) logArtifacts(ctx context.Context, files []mlflowclient.ArtifactFile) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i := range files {
+		f := files[i]
+		seq := r.journalAppend(journal.TypeArtifact, artifactEvent{File: f.LocalPath, ArtifactPath: f.ArtifactPath})
+		r.queue = append(r.queue, queuedEvent{seq: seq, artifact: &f})
+	}
+	r.flush(ctx, true)
+}
+
+// finish queues the final status and end time, and sends everything still queued.
+func (r *recorder) finish(ctx context.Context, status mlflowclient.RunStatus, end time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ev := endEvent{Status: status, EndTime: end.UnixMilli()}
+	seq := r.journalAppend(journal.TypeEnd, ev)
+	r.queue = append(r.queue, queuedEvent{seq: seq, end: &ev})
+	r.flush(ctx, true)
+}
+
+// flush sends queued events in order until one fails. During the run it respects the pause after a
+// failure; at the end (force) it always tries. Called with mu held.
+func (r *recorder) flush(ctx context.Context, force bool) {
+	if r.store == nil || r.permanent || len(r.queue) == 0 {
+		return
+	}
+	if !force && time.Now().Before(r.retryAt) {
+		return
+	}
+	if !r.ensureRun(ctx) {
+		return
+	}
+	for len(r.queue) > 0 {
+		ev := r.queue[0]
+		switch {
+		case ev.batch != nil:
+			err := r.store.LogBatch(ctx, r.run.RunID, ev.batch.Metrics, ev.batch.Params, ev.batch.Tags)
+			var conflict *mlflowclient.ParamConflictError
+			if errors.As(err, &conflict) {
+				r.warnings.add("%s", conflict.Error())
+				err = nil
+			}
+			if err != nil {
+				r.failed("log metrics, params and tags", err, false)
+				return
+			}
+		case ev.artifact != nil:
+			// Consecutive artifacts go together, so a tracking server uploads several at a time.
+			n := 1
+			for n < len(r.queue) && r.queue[n].artifact != nil {
+				n++
+			}
+			if !r.sendArtifacts(ctx, r.queue[:n]) {
+				return
+			}
+			r.queue = r.queue[n:]
+			continue
+		case ev.end != nil:
+			if err := r.store.UpdateRun(ctx, r.run.RunID, ev.end.Status, ev.end.EndTime); err != nil {
+				r.failed("set final status", err, false)
+				return
+			}
+		}
+		r.ack(ev.seq)
+		r.queue = r.queue[1:]
+		r.lastErr = nil
+	}
+}
+
+// sendArtifacts uploads a group of queued artifacts, acknowledging each delivered one. A file the
+// store refuses for itself (a location mltrack cannot write, a name the artifact server refuses)
+// does not count as a store failure: that file alone stays in the journal (undelivered).
+func (r *recorder) sendArtifacts(ctx context.Context, group []queuedEvent) bool {
+	files := make([]mlflowclient.ArtifactFile, len(group))
+	for i, ev := range group {
+		files[i] = *ev.artifact
+	}
+	if err := mlflowclient.LogArtifactFiles(ctx, r.store, r.run, files); err == nil {
+		for _, ev := range group {
+			r.ack(ev.seq)
+		}
+		return true
+	}
+	// Something failed: find out file by file (an upload overwrites, so nothing is duplicated).
+	for _, ev := range group {
+		f := ev.artifact
+		err := r.store.LogArtifact(ctx, r.run, f.LocalPath, f.ArtifactPath)
+		switch {
+		case err == nil:
+			r.ack(ev.seq)
+		case errors.Is(err, mlflowclient.ErrUnsupportedArtifactURI), errors.Is(err, os.ErrNotExist):
+			r.undelivered = append(r.undelivered, *f)
+			r.warnings.once("artifact-refused:"+refusalKind(err), "artifacts: %s", oneLine(err))
+		default:
+			r.failed("log artifact "+f.ArtifactPath, err, false)
+			return false
+		}
+	}
+	return true
+}
+
+func refusalKind(err error) string {
+	if errors.Is(err, os.ErrNotExist) {
+		return "vanished"
+	}
+	return "unsupported"
+}
+
+// outcome says what the store got: everything, or what is left (queued events, refused files).
+func (r *recorder) outcome() (delivered bool, pendingArtifacts []mlflowclient.ArtifactFile) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	pending := append([]mlflowclient.ArtifactFile(nil), r.undelivered...)
+	for _, ev := range r.queue {
+		if ev.artifact != nil {
+			pending = append(pending, *ev.artifact)
+		}
+	}
+	return r.run.RunID != "" && len(r.queue) == 0 && len(r.undelivered) == 0, pending
+}
+
+// runCreated reports whether the store holds the run (it may still miss some of its data).
+func (r *recorder) runCreated() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.run.RunID != ""
 }
 
 // resolveExperiment finds the experiment the run goes to: by id, by name (created when missing),
@@ -112,7 +317,7 @@ func resolveExperiment(ctx context.Context, s mlflowclient.Store, name, id strin
 	case id != "":
 		exp, err := s.GetExperiment(ctx, id)
 		if errors.Is(err, mlflowclient.ErrNotFound) {
-			return exp, fmt.Errorf("experiment id %s does not exist in %s; create it or use -e NAME", id, s.URI())
+			return exp, fmt.Errorf("experiment id %s does not exist in %s; create it or use -e NAME: %w", id, s.URI(), err)
 		}
 		if err == nil && exp.LifecycleStage == mlflowclient.LifecycleDeleted {
 			return exp, &mlflowclient.DeletedExperimentError{Name: exp.Name, ID: exp.ID, StoreURI: s.URI()}
@@ -121,109 +326,4 @@ func resolveExperiment(ctx context.Context, s mlflowclient.Store, name, id strin
 	default:
 		return s.GetExperiment(ctx, mlflowclient.DefaultExperimentID)
 	}
-}
-
-type batchEvent struct {
-	Metrics []mlflowclient.Metric `json:"metrics,omitempty"`
-	Params  []mlflowclient.Param  `json:"params,omitempty"`
-	Tags    []mlflowclient.Tag    `json:"tags,omitempty"`
-}
-
-// logBatch writes metrics, params and tags.
-func (r *recorder) logBatch(ctx context.Context, metrics []mlflowclient.Metric, params []mlflowclient.Param, tags []mlflowclient.Tag) {
-	if len(metrics)+len(params)+len(tags) == 0 {
-		return
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	seq := r.journalAppend(journal.TypeBatch, batchEvent{metrics, params, tags})
-	if !r.storeUsable() {
-		return
-	}
-	err := r.store.LogBatch(ctx, r.run.RunID, metrics, params, tags)
-	var conflict *mlflowclient.ParamConflictError
-	if errors.As(err, &conflict) {
-		r.warnings.add("%s", conflict.Error())
-		err = nil
-	}
-	if err != nil {
-		r.fail("log metrics, params and tags", err)
-		return
-	}
-	r.ack(seq)
-}
-
-type artifactEvent struct {
-	File         string `json:"file"` // absolute path of the file to upload
-	ArtifactPath string `json:"artifact_path"`
-}
-
-// logArtifacts uploads files (several at a time on a tracking server) and says which were
-// delivered. A file the store refused for itself (a location mltrack cannot write, a name the
-// artifact server refuses) does not mark the store as failed: the run is fine, that file is kept.
-func (r *recorder) logArtifacts(ctx context.Context, files []mlflowclient.ArtifactFile) (delivered []bool, errs []error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	delivered = make([]bool, len(files))
-	seqs := make([]int64, len(files))
-	for i, f := range files {
-		seqs[i] = r.journalAppend(journal.TypeArtifact, artifactEvent{File: f.LocalPath, ArtifactPath: f.ArtifactPath})
-	}
-	if !r.storeUsable() || len(files) == 0 {
-		return delivered, nil
-	}
-	if err := mlflowclient.LogArtifactFiles(ctx, r.store, r.run, files); err == nil {
-		for i := range files {
-			delivered[i] = true
-			r.ack(seqs[i])
-		}
-		return delivered, nil
-	}
-	// Something failed: find out file by file which ones (an upload overwrites, so a file that made
-	// it the first time is not duplicated).
-	for i, f := range files {
-		if ctx.Err() != nil {
-			errs = append(errs, fmt.Errorf("artifact %s: %w", f.ArtifactPath, ctx.Err()))
-			continue
-		}
-		err := r.store.LogArtifact(ctx, r.run, f.LocalPath, f.ArtifactPath)
-		if err == nil {
-			delivered[i] = true
-			r.ack(seqs[i])
-			continue
-		}
-		errs = append(errs, err)
-		if !errors.Is(err, mlflowclient.ErrUnsupportedArtifactURI) && !errors.Is(err, os.ErrNotExist) {
-			r.fail("log artifact "+f.ArtifactPath, err)
-			return delivered, errs
-		}
-	}
-	return delivered, errs
-}
-
-type endEvent struct {
-	Status  mlflowclient.RunStatus `json:"status"`
-	EndTime int64                  `json:"end_time"`
-}
-
-// finish sets the final status and end time.
-func (r *recorder) finish(ctx context.Context, status mlflowclient.RunStatus, end time.Time) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	seq := r.journalAppend(journal.TypeEnd, endEvent{Status: status, EndTime: end.UnixMilli()})
-	if !r.storeUsable() {
-		return
-	}
-	if err := r.store.UpdateRun(ctx, r.run.RunID, status, end.UnixMilli()); err != nil {
-		r.fail("set final status", err)
-		return
-	}
-	r.ack(seq)
-}
-
-// delivered reports whether the store has the whole run.
-func (r *recorder) delivered() bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.storeUsable()
 }

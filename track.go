@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -66,6 +67,8 @@ type tracker struct {
 	spoolDir   string
 	runKey     string
 	journalURI string // the tracking URI without credentials, as the journal keeps it
+
+	artifactFiles []mlflowclient.ArtifactFile // what the run should have as artifacts
 }
 
 func (t *tracker) run(ctx context.Context) int {
@@ -118,7 +121,7 @@ func (t *tracker) run(ctx context.Context) int {
 		Params:    params,
 	})
 	cancelStart()
-	if errors.Is(startCtx.Err(), context.DeadlineExceeded) && !t.rec.delivered() {
+	if errors.Is(startCtx.Err(), context.DeadlineExceeded) && !t.rec.runCreated() {
 		t.warnings.add("the tracking store did not answer within the start budget (%s); the command started anyway", t.cfg.StartBudget)
 	}
 
@@ -187,10 +190,10 @@ func (t *tracker) run(ctx context.Context) int {
 	final := finalMetrics(res, summary, logs, res.End)
 	t.rec.logBatch(endCtx, final, nil, t.endTags(res, runCtx))
 
-	art := t.logArtifacts(endCtx, logs, produced)
+	t.logArtifacts(endCtx, logs, produced)
 	t.rec.finish(endCtx, status, res.End)
 
-	tracking := t.closeJournal(art)
+	tracking, art := t.closeJournal()
 	t.report(res, status, summary, art, tracking)
 	return exitLikeChild(res)
 }
@@ -347,9 +350,53 @@ func (t *tracker) endTags(res runner.Result, c capture.Context) []mlflowclient.T
 	return mlflowclient.Sanitize(nil, nil, tags).Tags
 }
 
-// childEnv is the command's environment: mltrack's own, unchanged.
+// childEnv is the command's environment: mltrack's own, plus what lets MLflow code inside the
+// command log into this run (as `mlflow run` does for its children): the store, the experiment
+// (id and a matching name, since MLflow refuses the two when they disagree) and, once the run exists
+// in the store, MLFLOW_RUN_ID, so `mlflow.start_run()` resumes it. mltrack samples resources itself,
+// so MLflow's own system-metrics logging is turned off for the command unless the user set it.
 func (t *tracker) childEnv() []string {
-	return t.env.list
+	set := map[string]string{}
+	if t.uri != "" {
+		set["MLFLOW_TRACKING_URI"] = t.uri
+	}
+	if t.rec.runCreated() {
+		set["MLFLOW_RUN_ID"] = t.rec.run.RunID
+		set["MLFLOW_EXPERIMENT_ID"] = t.rec.run.ExperimentID
+		set["MLFLOW_EXPERIMENT_NAME"] = t.rec.experiment.Name
+	}
+	if t.env.get("MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING") == "" {
+		set["MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING"] = "false"
+	}
+	return mergeEnv(t.env.list, set)
+}
+
+// mergeEnv returns environ with the variables in set replaced or added, keeping the order.
+func mergeEnv(environ []string, set map[string]string) []string {
+	out := make([]string, 0, len(environ)+len(set))
+	done := map[string]bool{}
+	for _, kv := range environ {
+		k, _, _ := strings.Cut(kv, "=")
+		if v, ok := set[k]; ok {
+			if !done[k] {
+				out = append(out, k+"="+v)
+				done[k] = true
+			}
+			continue
+		}
+		out = append(out, kv)
+	}
+	keys := make([]string, 0, len(set))
+	for k := range set {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if !done[k] {
+			out = append(out, k+"="+set[k])
+		}
+	}
+	return out
 }
 
 // artifactReport says what happened to the run's files.
@@ -359,9 +406,8 @@ type artifactReport struct {
 	Undelivered int   `json:"undelivered"`
 }
 
-// logArtifacts uploads the logs and produced files. A file the store cannot take stays in the journal.
-func (t *tracker) logArtifacts(ctx context.Context, logs []capture.LogFile, produced []capture.ProducedFile) artifactReport {
-	var rep artifactReport
+// logArtifacts uploads the logs and produced files.
+func (t *tracker) logArtifacts(ctx context.Context, logs []capture.LogFile, produced []capture.ProducedFile) {
 	var files []mlflowclient.ArtifactFile
 	for _, l := range logs {
 		files = append(files, mlflowclient.ArtifactFile{LocalPath: l.LocalPath, ArtifactPath: l.ArtifactPath, Size: l.Kept})
@@ -373,28 +419,8 @@ func (t *tracker) logArtifacts(ctx context.Context, logs []capture.LogFile, prod
 		}
 		files = append(files, mlflowclient.ArtifactFile{LocalPath: p.LocalPath, ArtifactPath: p.ArtifactPath, Size: p.Size})
 	}
-	delivered, errs := t.rec.logArtifacts(ctx, files)
-	for i, f := range files {
-		if delivered[i] {
-			rep.Count++
-			rep.Bytes += f.Size
-			continue
-		}
-		rep.Undelivered++
-		t.keepInJournal(f.LocalPath, f.ArtifactPath)
-	}
-	reported := map[string]bool{}
-	for _, err := range errs {
-		msg := oneLine(err)
-		if errors.Is(err, mlflowclient.ErrUnsupportedArtifactURI) {
-			if reported["unsupported"] {
-				continue
-			}
-			reported["unsupported"] = true
-		}
-		t.warnings.add("artifacts: %s", msg)
-	}
-	return rep
+	t.artifactFiles = files
+	t.rec.logArtifacts(ctx, files)
 }
 
 // keepInJournal copies a file the store did not take into the journal, so that later changes to the
@@ -417,23 +443,50 @@ type trackingState struct {
 	Journal string `json:"journal,omitempty"`
 }
 
-// closeJournal removes the journal when the store has everything, and keeps it otherwise.
-func (t *tracker) closeJournal(art artifactReport) trackingState {
-	if t.rec.delivered() && art.Undelivered == 0 {
+// closeJournal removes the journal when the store has everything, and keeps it otherwise, with a
+// copy of each file the store did not take (so later changes to the output directory do not alter
+// the record).
+func (t *tracker) closeJournal() (trackingState, artifactReport) {
+	delivered, pending := t.rec.outcome()
+	var rep artifactReport
+	undelivered := map[string]bool{}
+	for _, f := range pending {
+		undelivered[f.ArtifactPath] = true
+	}
+	for _, f := range t.artifactFiles {
+		if undelivered[f.ArtifactPath] {
+			rep.Undelivered++
+			continue
+		}
+		rep.Count++
+		rep.Bytes += f.Size
+	}
+	if !t.rec.runCreated() {
+		rep.Count, rep.Bytes, rep.Undelivered = 0, 0, len(t.artifactFiles)
+	}
+	if delivered {
 		if t.journal != nil {
 			if err := t.journal.Remove(); err != nil {
 				t.warnings.add("could not remove the delivered run's journal: %s", oneLine(err))
 			}
 		}
-		return trackingState{State: "delivered"}
+		return trackingState{State: "delivered"}, rep
 	}
 	if t.journal == nil {
-		return trackingState{State: "failed"}
+		return trackingState{State: "failed"}, rep
+	}
+	for _, f := range pending {
+		t.keepInJournal(f.LocalPath, f.ArtifactPath)
+	}
+	if !t.rec.runCreated() {
+		for _, f := range t.artifactFiles {
+			t.keepInJournal(f.LocalPath, f.ArtifactPath)
+		}
 	}
 	if err := t.journal.Close(); err != nil {
 		t.warnings.add("journal: %s", oneLine(err))
 	}
-	return trackingState{State: "journaled", Journal: t.journal.Dir()}
+	return trackingState{State: "journaled", Journal: t.journal.Dir()}, rep
 }
 
 func newRunKey() string {
