@@ -55,32 +55,13 @@ type queuedEvent struct {
 	end      *endEvent
 }
 
-// createEvent is what the journal keeps of a run's creation.
-type createEvent struct {
-	ExperimentID string               `json:"experiment_id"`
-	Experiment   string               `json:"experiment,omitempty"`
-	RunName      string               `json:"run_name,omitempty"`
-	UserID       string               `json:"user_id,omitempty"`
-	StartTime    int64                `json:"start_time"`
-	Tags         []mlflowclient.Tag   `json:"tags,omitempty"`
-	Params       []mlflowclient.Param `json:"params,omitempty"`
-}
-
-type batchEvent struct {
-	Metrics []mlflowclient.Metric `json:"metrics,omitempty"`
-	Params  []mlflowclient.Param  `json:"params,omitempty"`
-	Tags    []mlflowclient.Tag    `json:"tags,omitempty"`
-}
-
-type artifactEvent struct {
-	File         string `json:"file"` // absolute path of the file to upload
-	ArtifactPath string `json:"artifact_path"`
-}
-
-type endEvent struct {
-	Status  mlflowclient.RunStatus `json:"status"`
-	EndTime int64                  `json:"end_time"`
-}
+// The events' payloads are journal's types, shared with the delivery that replays them.
+type (
+	createEvent   = journal.CreateData
+	batchEvent    = journal.BatchData
+	artifactEvent = journal.ArtifactData
+	endEvent      = journal.EndData
+)
 
 // journalAppend writes an event ahead; a journal failure is warned once and otherwise ignored.
 func (r *recorder) journalAppend(typ string, data any) int64 {
@@ -160,7 +141,7 @@ func (r *recorder) ensureRun(ctx context.Context) bool {
 	r.experiment = exp
 	r.run = info
 	r.lastErr = nil
-	r.journalAppend(journal.TypeRunID, map[string]string{"run_id": info.RunID, "experiment_id": info.ExperimentID})
+	r.journalAppend(journal.TypeRunID, journal.RunIDData{RunID: info.RunID, ExperimentID: info.ExperimentID})
 	r.ack(c.seq)
 	return true
 }
@@ -172,9 +153,13 @@ func (r *recorder) logBatch(ctx context.Context, metrics []mlflowclient.Metric, 
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	ev := batchEvent{metrics, params, tags}
+	ev := batchEvent{Metrics: metrics, Params: params, Tags: tags}
 	seq := r.journalAppend(journal.TypeBatch, ev)
 	r.queue = append(r.queue, queuedEvent{seq: seq, batch: &ev})
+	// Hand the samples to the kernel now: a kill -9 of mltrack then loses nothing already sampled.
+	if r.journal != nil {
+		_ = r.journal.Flush()
+	}
 	r.flush(ctx, false)
 }
 

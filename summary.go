@@ -85,6 +85,9 @@ func (t *tracker) report(res runner.Result, status mlflowclient.RunStatus, sum c
 	t.warnings.print(t.io.err)
 	if !t.cfg.Quiet {
 		fmt.Fprintln(t.io.err, humanSummary(s))
+		for _, n := range t.notes {
+			fmt.Fprintf(t.io.err, "mltrack: %s\n", n)
+		}
 	}
 	if t.cfg.SummaryJSON != "" {
 		t.writeSummaryJSON(s)

@@ -69,6 +69,7 @@ type tracker struct {
 	journalURI string // the tracking URI without credentials, as the journal keeps it
 
 	artifactFiles []mlflowclient.ArtifactFile // what the run should have as artifacts
+	notes         []string                    // said after the summary (unless --quiet)
 }
 
 func (t *tracker) run(ctx context.Context) int {
@@ -194,6 +195,7 @@ func (t *tracker) run(ctx context.Context) int {
 	t.rec.finish(endCtx, status, res.End)
 
 	tracking, art := t.closeJournal()
+	t.afterRun(endCtx, tracking)
 	t.report(res, status, summary, art, tracking)
 	return exitLikeChild(res)
 }
@@ -244,7 +246,7 @@ func (t *tracker) openJournal(start time.Time) {
 	t.spoolDir = t.cfg.SpoolDir
 	t.runKey = newRunKey()
 	if t.spoolDir == "" {
-		t.spoolDir = journal.DefaultDir(t.env.get("MLTRACK_SPOOL_DIR"), t.env.get("XDG_STATE_HOME"), homeDir(t.env), t.env.get("LOCALAPPDATA"))
+		t.spoolDir = spoolDirFor(t.env)
 	}
 	meta := journal.Meta{
 		Key:          t.runKey,
@@ -252,8 +254,6 @@ func (t *tracker) openJournal(start time.Time) {
 		Experiment:   t.cfg.Experiment,
 		ExperimentID: t.cfg.ExperimentID,
 		Created:      start,
-		PID:          os.Getpid(),
-		BootID:       bootID(),
 	}
 	j, err := journal.Create(t.spoolDir, meta)
 	if err != nil {
@@ -501,14 +501,6 @@ func homeDir(env environment) string {
 	}
 	h, _ := os.UserHomeDir()
 	return h
-}
-
-func bootID() string {
-	b, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSpace(string(b))
 }
 
 func copyFile(src, dst string) error {

@@ -90,7 +90,8 @@ type Result struct {
 	ExperimentID string `json:"experiment_id,omitempty"`
 	RunURL       string `json:"run_url,omitempty"` // stores with a web UI (tracking servers)
 	State        State  `json:"state"`
-	Err          error  `json:"-"` // set when State is StateFailed
+	Err          error  `json:"-"`               // set when State is StateFailed
+	Error        string `json:"error,omitempty"` // Err's text, for JSON output
 	// Note explains a state in one line: who holds a locked journal, why a run is considered
 	// still running, that another process delivered it.
 	Note string `json:"note,omitempty"`
@@ -138,6 +139,14 @@ func (r Result) String() string {
 // by ctx too) and leaves the journal consistent, every completed request acknowledged. The error
 // is Result.Err: non-nil exactly when State is StateFailed.
 func Deliver(ctx context.Context, p journal.Pending, store mlflowclient.Store, opts Options) (Result, error) {
+	res := deliver(ctx, p, store, opts)
+	if res.Err != nil {
+		res.State, res.Error = StateFailed, res.Err.Error()
+	}
+	return res, res.Err
+}
+
+func deliver(ctx context.Context, p journal.Pending, store mlflowclient.Store, opts Options) Result {
 	res := Result{Key: p.Meta.Key, Dir: p.Dir, Destination: store.URI()}
 	j, err := journal.OpenExisting(p.Dir)
 	switch {
@@ -153,26 +162,28 @@ func Deliver(ctx context.Context, p journal.Pending, store mlflowclient.Store, o
 			res.Note = fmt.Sprintf("still being recorded by mltrack (pid %d)", pid)
 		case role == journal.RoleRecording:
 			res.Note = "still being recorded by mltrack"
+		case role == journal.RolePruning:
+			res.Note = fmt.Sprintf("being pruned by another mltrack (pid %d)", pid)
 		case pid != 0:
 			res.Note = fmt.Sprintf("being delivered by another process (pid %d)", pid)
 		default:
 			res.Note = "being delivered by another process"
 		}
-		return res, nil
+		return res
 	case errors.Is(err, fs.ErrNotExist):
 		res.State = StateDelivered
 		res.Note = "delivered by another process meanwhile"
-		return res, nil
+		return res
 	case err != nil:
 		res.State, res.Err = StateFailed, err
-		return res, err
+		return res
 	}
 	if w := j.LockWarning(); w != "" {
 		res.Warnings = append(res.Warnings, w)
 	}
 	d := &deliverer{j: j, store: store, opts: opts, res: &res}
 	d.do(ctx)
-	return res, res.Err
+	return res
 }
 
 // deliverer is one delivery of one journal.
@@ -189,8 +200,9 @@ type deliverer struct {
 	knownRun  journal.RunIDData // the last run_id event
 	lastSeen  int64             // time of the owner's last event (ms)
 	ended     bool
-	items     []journal.Event // undelivered batch, artifact and end events, in order
-	lastOfArt map[string]int64
+	items     []journal.Event  // undelivered batch, artifact and end events, in order
+	lastOfArt map[string]int64 // artifact path → seq of its last event
+	artFiles  map[string]bool  // local files the artifact events name (absolute, clean)
 	run       mlflowclient.RunInfo
 	kept      []string // why events stay in the journal although the store works
 }
@@ -254,6 +266,9 @@ func (d *deliverer) deliver(ctx context.Context) error {
 		if !gone {
 			d.res.Note = why
 		} else {
+			if err := d.salvageFiles(); err != nil {
+				return err
+			}
 			if d.create == nil && d.knownRun.RunID == "" && len(d.items) == 0 {
 				// Its mltrack died before recording anything: there is no run to deliver.
 				d.res.Note = "nothing was recorded (" + why + "); journal removed"
@@ -280,6 +295,7 @@ func (d *deliverer) scan(p journal.Pending) {
 	d.meta = p.Meta
 	d.acked = p.AckedSeqs()
 	d.lastOfArt = map[string]int64{}
+	d.artFiles = map[string]bool{}
 	for _, ev := range p.Events {
 		switch ev.Type {
 		case journal.TypeAck:
@@ -307,6 +323,7 @@ func (d *deliverer) scan(p journal.Pending) {
 			var a journal.ArtifactData
 			if json.Unmarshal(ev.Data, &a) == nil {
 				d.lastOfArt[a.ArtifactPath] = ev.Seq
+				d.artFiles[d.localPath(a.File)] = true
 			}
 		case journal.TypeEnd:
 			d.ended = true
@@ -371,6 +388,72 @@ func (d *deliverer) appendClose(why string) error {
 	}
 	d.ended = true
 	d.res.Closed = why
+	return nil
+}
+
+// localPath resolves an artifact event's file: absolute, or relative to the journal.
+func (d *deliverer) localPath(file string) string {
+	if !filepath.IsAbs(file) {
+		file = filepath.Join(d.res.Dir, filepath.FromSlash(file))
+	}
+	return filepath.Clean(file)
+}
+
+// salvageFiles adds an artifact event for every file in the journal's files/ directory that no
+// artifact event names: what a recorder killed mid-run captured (its logs up to its end) would be
+// lost otherwise. The files' modification times count as the run's last signs of life. The file's path under files/ is its artifact path, as the recorder names them
+// (logs/stdout.log, copies of outputs under their artifact path).
+func (d *deliverer) salvageFiles() error {
+	root := filepath.Join(d.res.Dir, "files")
+	var found []string
+	err := filepath.WalkDir(root, func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if strings.HasPrefix(e.Name(), ".") && p != root {
+			if e.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if !e.Type().IsRegular() {
+			return nil
+		}
+		// The child's output reached these files until the end: a sign of life later than the
+		// last event when the recorder died between two flushes of its journal.
+		if fi, err := e.Info(); err == nil {
+			d.lastSeen = max(d.lastSeen, fi.ModTime().UnixMilli())
+		}
+		if !d.artFiles[filepath.Clean(p)] {
+			found = append(found, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("look for files in the journal: %w", err)
+	}
+	for _, p := range found {
+		rel, err := filepath.Rel(root, p)
+		if err != nil {
+			continue
+		}
+		ap := filepath.ToSlash(rel)
+		if _, ok := d.lastOfArt[ap]; ok {
+			continue // an event stores another file under this path
+		}
+		data := journal.ArtifactData{File: filepath.ToSlash(filepath.Join("files", rel)), ArtifactPath: ap}
+		seq, err := d.j.Append(journal.TypeArtifact, data)
+		if err != nil {
+			return fmt.Errorf("record the files left in the journal: %w", err)
+		}
+		raw, _ := json.Marshal(data)
+		d.items = append(d.items, journal.Event{Seq: seq, Type: journal.TypeArtifact, Data: raw})
+		d.lastOfArt[ap] = seq
+		d.artFiles[filepath.Clean(p)] = true
+	}
 	return nil
 }
 

@@ -1,7 +1,5 @@
 package filter
 
-import "errors"
-
 // After tokenizing, sqlparse groups tokens into a tree (parentheses, dotted identifiers, comparisons,
 // aliases, ...), and MLflow accepts a filter only when that tree has the shape it expects. The
 // grouping below follows sqlparse 0.6.1's passes in its order, with the same quirks (extended
@@ -113,8 +111,6 @@ const (
 	maxGroupingTokens = 10000
 )
 
-var errTooComplex = errors.New("too deeply nested or too long")
-
 // tooComplex is the panic value the grouping passes use to abort, as sqlparse raises.
 type tooComplex struct{ pos int }
 
@@ -167,8 +163,9 @@ func (tl *node) groupTokens(c gclass, start, end int, extend bool) *node {
 	}
 	grp := &node{class: c, pos: first.pos, end: tl.kids[end].end, src: first.src}
 	grp.kids = append([]*node(nil), tl.kids[start:end+1]...)
-	rest := append([]*node{grp}, tl.kids[end+1:]...)
-	tl.kids = append(tl.kids[:start], rest...)
+	tl.kids[start] = grp
+	n := copy(tl.kids[start+1:], tl.kids[end+1:])
+	tl.kids = tl.kids[:start+1+n]
 	return grp
 }
 
@@ -302,25 +299,33 @@ func group(stmt *node) {
 	groupIdentifierLists(stmt)
 }
 
+// groupComments groups each run of comments (and the line breaks between them) that is followed by
+// some other token into one Comment group; a run that reaches the end of the statement stops the
+// pass, as in sqlparse. It runs first, on the flat token list, in one linear pass.
 func groupComments(stmt *node) {
 	isComment := func(n *node) bool { return !n.isGroup() && n.typ.isComment() }
-	recurseApply(stmt, func(tl *node) {
-		tidx, tok := tl.tokenNextBy(-1, isComment)
-		for tok != nil {
-			eidx := -1
-			for k := tidx; k < len(tl.kids); k++ {
-				if !(isComment(tl.kids[k]) || tl.kids[k].is(tNewline)) {
-					eidx = k
-					break
-				}
-			}
-			if eidx < 0 {
-				break
-			}
-			tl.groupTokens(gComment, tidx, eidx-1, false)
-			tidx, tok = tl.tokenNextBy(tidx, isComment)
+	kids := stmt.kids
+	out := kids[:0:0]
+	for i := 0; i < len(kids); {
+		if !isComment(kids[i]) {
+			out = append(out, kids[i])
+			i++
+			continue
 		}
-	}, gComment)
+		j := i
+		for j < len(kids) && (isComment(kids[j]) || kids[j].is(tNewline)) {
+			j++
+		}
+		if j == len(kids) {
+			out = append(out, kids[i:]...)
+			break
+		}
+		grp := &node{class: gComment, pos: kids[i].pos, end: kids[j-1].end, src: kids[i].src}
+		grp.kids = append([]*node(nil), kids[i:j]...)
+		out = append(out, grp)
+		i = j
+	}
+	stmt.kids = out
 }
 
 func groupOver(stmt *node) {

@@ -69,11 +69,13 @@ var sqlKeywords = func() map[string]ttype {
 // sqlparse resolves from a table of openers and closers built in one pass.
 type lexer struct {
 	s       string
-	openers map[int]spanOpener
+	openers []spanOpener // by position
+	next0   int          // index of the first opener not before the lexer's position
 	closers map[string][]spanCloser
 }
 
 type spanOpener struct {
+	pos int
 	end int    // offset just past the opening delimiter
 	tag string // "/*" for comments, the delimiter itself for dollar quotes
 	typ ttype
@@ -82,28 +84,47 @@ type spanOpener struct {
 type spanCloser struct{ start, end int }
 
 // tokenize splits s into sqlparse's flat token stream. s must be valid UTF-8.
-func tokenize(s string) []*node {
+//
+// sqlparse refuses a statement of more than maxGroupingTokens tokens (counting a run of comments
+// followed by another token as one, as its first grouping pass merges those), so tokenize stops
+// as soon as that many are certain and returns tooLong with the offset where it stopped. This
+// bounds the work of every later stage by the limit, whatever the input's length.
+func tokenize(s string) (toks []*node, tooLong int) {
 	lx := &lexer{s: s}
 	lx.findDelimitedSpans()
-	var toks []*node
+	count, run := 0, 0 // tokens certain to be top-level; tokens of the current comment run
 	for i := 0; i < len(s); {
 		end, typ := lx.next(i)
 		toks = append(toks, &node{typ: typ, pos: i, end: end, src: s})
+		switch {
+		case typ.isComment() || run > 0 && typ == tNewline:
+			run++
+		default:
+			if run > 0 {
+				count++ // the run becomes one group
+				run = 0
+			}
+			count++
+		}
+		if count > maxGroupingTokens {
+			return nil, i
+		}
 		i = end
 	}
-	return toks
+	return toks, -1
 }
 
 // findDelimitedSpans records dollar-quote delimiters ($$ or $tag$) and comment delimiters.
 func (lx *lexer) findDelimitedSpans() {
 	s := lx.s
-	lx.openers = map[int]spanOpener{}
 	lx.closers = map[string][]spanCloser{}
-	if strings.IndexByte(s, '$') >= 0 {
-		for p := 0; p < len(s); p++ {
-			if s[p] != '$' {
-				continue
-			}
+	hasDollar, hasComment := strings.IndexByte(s, '$') >= 0, strings.Contains(s, "/*")
+	if !hasDollar && !hasComment {
+		return
+	}
+	for p := 0; p < len(s); p++ {
+		switch {
+		case s[p] == '$' && hasDollar:
 			end, ok := dollarTag(s, p)
 			if !ok {
 				continue
@@ -111,23 +132,20 @@ func (lx *lexer) findDelimitedSpans() {
 			tag := s[p:end]
 			lx.closers[tag] = append(lx.closers[tag], spanCloser{p, end})
 			// A delimiter can open a literal unless a word character, '"' or '$' precedes it.
-			prev, _ := utf8.DecodeLastRuneInString(s[:p])
+			prev := runeBefore(s, p)
 			if p == 0 || !(pyIsWord(prev) || prev == '"' || prev == '$') {
-				lx.openers[p] = spanOpener{end, tag, tLiteral}
+				lx.openers = append(lx.openers, spanOpener{p, end, tag, tLiteral})
 			}
+		case s[p] == '/' && hasComment && p+1 < len(s) && s[p+1] == '*':
+			if p+2 < len(s) && s[p+2] == '+' {
+				lx.openers = append(lx.openers, spanOpener{p, p + 3, "/*", tCommentMultilineHint})
+			} else {
+				lx.openers = append(lx.openers, spanOpener{p, p + 2, "/*", tCommentMultiline})
+			}
+			p++ // sqlparse finds "/*" without overlaps
 		}
 	}
-	if strings.Contains(s, "/*") {
-		for p := 0; p+1 < len(s); p++ {
-			if s[p] == '/' && s[p+1] == '*' {
-				if p+2 < len(s) && s[p+2] == '+' {
-					lx.openers[p] = spanOpener{p + 3, "/*", tCommentMultilineHint}
-				} else {
-					lx.openers[p] = spanOpener{p + 2, "/*", tCommentMultiline}
-				}
-				p++ // sqlparse finds "/*" without overlaps
-			}
-		}
+	if hasComment {
 		for p := 0; p+1 < len(s); p++ {
 			if s[p] == '*' && s[p+1] == '/' {
 				lx.closers["/*"] = append(lx.closers["/*"], spanCloser{p, p + 2})
@@ -153,12 +171,16 @@ func dollarTag(s string, p int) (int, bool) {
 	return 0, false
 }
 
-// resolveSpan returns the end of the delimited span opening at p, if its closer exists.
+// resolveSpan returns the end of the delimited span opening at p, if its closer exists. The lexer
+// only moves forward, so the openers are walked with a cursor.
 func (lx *lexer) resolveSpan(p int) (int, ttype, bool) {
-	op, ok := lx.openers[p]
-	if !ok {
+	for lx.next0 < len(lx.openers) && lx.openers[lx.next0].pos < p {
+		lx.next0++
+	}
+	if lx.next0 >= len(lx.openers) || lx.openers[lx.next0].pos != p {
 		return 0, 0, false
 	}
+	op := lx.openers[lx.next0]
 	cl := lx.closers[op.tag]
 	k := sort.Search(len(cl), func(k int) bool { return cl[k].start >= op.end })
 	if k == len(cl) {
@@ -567,7 +589,6 @@ func quotedRune(s string, i int, q rune) (int, bool) {
 // `-?\d+(\.\d+)?E-?\d+`, decimal floats `-?(\d+(\.\d*)|\.\d+)` and integers `-?\d+`, the last two
 // not followed by a letter or '_' (Python backtracks digit by digit to satisfy that).
 func lexNumber(s string, i int) (int, ttype, bool) {
-	start := i
 	if s[i] == '-' {
 		i++
 	}
@@ -629,7 +650,6 @@ func lexNumber(s string, i int) (int, ttype, bool) {
 			return last, tNumberInteger, true
 		}
 	}
-	_ = start
 	return 0, 0, false
 }
 

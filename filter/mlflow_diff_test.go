@@ -6,75 +6,16 @@ import (
 	"math"
 	"math/rand"
 	"os"
-	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/mltrack/mltrack/internal/mlflowtest"
 )
 
-// These tests run MLflow's own parser on the same strings as Parse and ParseOrderBy and require the
-// same verdict (accepted or refused) and, when both accept, the same clauses. "Accepted by MLflow"
-// means SearchUtils.parse_search_filter (or parse_order_by_for_search_runs) succeeds AND a search
-// with it succeeds on a SQLite store: the SQL store checks comparators, aliases, datasets and
-// duplicate order_by keys (and fails to bind some values) only when it runs the query.
-
-// parseDiffScript reads {"filters": [...], "order_bys": [[...], ...]} from the file named by
-// $CASES and prints one JSON verdict per filter and per order_by list.
-const parseDiffScript = `
-import json, os, sys, tempfile, logging, warnings
-warnings.simplefilter("ignore")
-logging.disable(logging.CRITICAL)
-import mlflow
-from mlflow import MlflowClient
-from mlflow.entities import ViewType
-from mlflow.utils.search_utils import SearchUtils
-
-cases = json.load(open(os.environ["CASES"], encoding="utf-8"))
-tmp = tempfile.mkdtemp()
-client = MlflowClient(tracking_uri="sqlite:///" + os.path.join(tmp, "m.db"))
-exp = client.create_experiment("diff")
-r = client.create_run(exp, start_time=1000, run_name="one")
-client.log_metric(r.info.run_id, "m", 1.0)
-client.log_param(r.info.run_id, "p", "v")
-client.set_tag(r.info.run_id, "t", "v")
-store = client._tracking_client.store
-
-def enc(v):
-    if v is None: return None
-    if isinstance(v, bool): return {"str": str(v)}
-    if isinstance(v, int): return {"int": str(v)}
-    if isinstance(v, float): return {"float": repr(v)}
-    if isinstance(v, str): return {"str": v}
-    if isinstance(v, (tuple, list)): return {"list": [enc(x) for x in v]}
-    return {"other": repr(v)}
-
-out = {"filters": [], "order_bys": []}
-for f in cases["filters"]:
-    try:
-        parsed = SearchUtils.parse_search_filter(f)
-        clauses = []
-        for c in parsed:
-            v = c["value"]
-            if c["type"] == "metric":
-                v = float(v)
-            clauses.append({"type": c["type"], "key": c["key"], "comparator": c["comparator"], "value": enc(v)})
-        store.search_runs([exp], f, ViewType.ALL, max_results=5)
-        out["filters"].append({"ok": True, "clauses": clauses})
-    except BaseException as e:
-        out["filters"].append({"ok": False, "err": type(e).__name__ + ": " + str(e)[:300]})
-for obs in cases["order_bys"]:
-    try:
-        parsed = [SearchUtils.parse_order_by_for_search_runs(o) for o in obs]
-        store.search_runs([exp], "", ViewType.ALL, max_results=5, order_by=obs)
-        out["order_bys"].append({"ok": True, "clauses": [{"type": t, "key": k, "asc": a} for (t, k, a) in parsed]})
-    except BaseException as e:
-        out["order_bys"].append({"ok": False, "err": type(e).__name__ + ": " + str(e)[:300]})
-sys.stdout.write(json.dumps(out))
-`
+// These tests give MLflow's own parser the same strings as Parse and ParseOrderBy and require the
+// same verdict (accepted or refused) and, when both accept, the same clauses. See mlflowScript for
+// what "accepted by MLflow" means.
 
 type mlflowValue struct {
 	Str   *string        `json:"str"`
@@ -96,36 +37,6 @@ type pyVerdict struct {
 	OK      bool       `json:"ok"`
 	Err     string     `json:"err"`
 	Clauses []pyClause `json:"clauses"`
-}
-
-type pyVerdicts struct {
-	Filters  []pyVerdict `json:"filters"`
-	OrderBys []pyVerdict `json:"order_bys"`
-}
-
-// runMLflowParser runs MLflow's parser on all cases in one Python process.
-func runMLflowParser(t *testing.T, filters []string, orderBys [][]string) pyVerdicts {
-	t.Helper()
-	dir := t.TempDir()
-	path := filepath.Join(dir, "cases.json")
-	data, err := json.Marshal(map[string]any{"filters": filters, "order_bys": orderBys})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	start := time.Now()
-	out := mlflowtest.Run(t, parseDiffScript, "CASES="+path, "MLFLOW_TRACKING_URI=")
-	t.Logf("MLflow parsed %d filters and %d order_by lists in %v", len(filters), len(orderBys), time.Since(start).Round(time.Millisecond))
-	var v pyVerdicts
-	if err := json.Unmarshal([]byte(out), &v); err != nil {
-		t.Fatalf("decoding MLflow's verdicts: %v\n%s", err, out)
-	}
-	if len(v.Filters) != len(filters) || len(v.OrderBys) != len(orderBys) {
-		t.Fatalf("MLflow returned %d/%d verdicts for %d/%d cases", len(v.Filters), len(v.OrderBys), len(filters), len(orderBys))
-	}
-	return v
 }
 
 // sameValue compares a parsed Go value with MLflow's.
@@ -316,7 +227,7 @@ func TestParseMatchesMLflow(t *testing.T) {
 		t.Fatalf("the tables are too small: %d filters, %d order_by lists", len(diffFilters), len(diffOrderBys))
 	}
 	filters := append(append([]string(nil), diffFilters...), longFilters()...)
-	verdicts := runMLflowParser(t, filters, diffOrderBys)
+	verdicts := sharedMLflow(t)
 	refused, accepted := 0, 0
 	for i, f := range filters {
 		if verdicts.Filters[i].OK {
@@ -380,7 +291,11 @@ func TestParseMatchesMLflowRandom(t *testing.T) {
 	for i := 0; i < n/4; i++ {
 		obs = append(obs, []string{randomOrderBy(rng)})
 	}
-	verdicts := runMLflowParser(t, filters, obs)
+	verdicts, err := runMLflow(t, mlflowCases{Filters: filters, OrderBys: obs})
+	if err != nil {
+		t.Fatalf("running MLflow: %v", err)
+	}
+	t.Logf("MLflow answered %d filters and %d order_by clauses in %v", len(filters), len(obs), verdicts.Elapsed.Round(time.Millisecond))
 	bad, accepted := 0, 0
 	for i, f := range filters {
 		if verdicts.Filters[i].OK {
@@ -476,8 +391,23 @@ var kindFrags = []struct{ keys, ops, values []string }{
 
 func randomFilter(rng *rand.Rand) string {
 	pick := func(xs []string) string { return xs[rng.Intn(len(xs))] }
-	if rng.Intn(4) == 0 {
+	switch rng.Intn(5) {
+	case 0:
 		return randomSoup(rng)
+	case 1: // a table filter with a few pieces inserted, deleted or replaced
+		rs := []rune(pick(diffFilters))
+		for n := 1 + rng.Intn(3); n > 0 && len(rs) > 0; n-- {
+			k := rng.Intn(len(rs))
+			switch rng.Intn(3) {
+			case 0:
+				rs = append(rs[:k], append([]rune(pick(fragSoup)), rs[k:]...)...)
+			case 1:
+				rs = append(rs[:k], rs[k+1:]...)
+			default:
+				rs[k] = []rune(" .'\"`()=<>!,;-_%#$@[]:*\\\n aA1é")[rng.Intn(30)]
+			}
+		}
+		return string(rs)
 	}
 	var b strings.Builder
 	n := 1 + rng.Intn(3)
@@ -537,21 +467,7 @@ func randomOrderBy(rng *rand.Rand) string {
 }
 
 func TestSQLKeywordsMatchSqlparse(t *testing.T) {
-	out := mlflowtest.Run(t, `
-import json, re, sys
-from sqlparse.lexer import Lexer
-lx = Lexer.get_default_instance()
-words = {}
-for d in lx._keywords:
-    for k, v in d.items():
-        if re.fullmatch(r'\w[$#\w]*', k):
-            words.setdefault(k, str(v))
-sys.stdout.write(json.dumps(words))
-`)
-	var py map[string]string
-	if err := json.Unmarshal([]byte(out), &py); err != nil {
-		t.Fatal(err)
-	}
+	py := sharedMLflow(t).Keywords
 	names := map[ttype]string{
 		tKeyword: "Token.Keyword", tKeywordDML: "Token.Keyword.DML", tKeywordDDL: "Token.Keyword.DDL",
 		tKeywordDCL: "Token.Keyword.DCL", tKeywordCTE: "Token.Keyword.CTE", tNameBuiltin: "Token.Name.Builtin",

@@ -72,8 +72,10 @@ func parseOrderByClause(c, source string) (OrderBy, error) {
 			return fail(last.pos, "unexpected whitespace after the clause")
 		}
 		bad := stmt.kids[0]
-		if bad.class == gIdentifier && len(stmt.kids) > 1 {
-			bad = stmt.kids[1]
+		if bad.class == gIdentifier {
+			if _, next := stmt.tokenNext(0); next != nil {
+				bad = next
+			}
 		}
 		return fail(bad.pos, "expected a single key such as metrics.loss, optionally followed by ASC or DESC, found %s", describe(bad))
 	}
@@ -89,7 +91,8 @@ func parseOrderByClause(c, source string) (OrderBy, error) {
 	case len(words) == 2:
 		dir := pyLower(words[1])
 		if dir != "asc" && dir != "desc" {
-			return fail(strings.LastIndex(c, words[1]), "expected ASC or DESC after the key, found %q", words[1])
+			// shlex removed any quotes, so point after the last space instead of searching the word.
+			return fail(strings.LastIndexAny(c, " \t\r\n")+1, "expected ASC or DESC after the key, found %q (keys with spaces must be quoted with backticks)", words[1])
 		}
 		ascending = dir == "asc"
 		value = words[0]

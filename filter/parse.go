@@ -220,7 +220,12 @@ func invalidUTF8At(s string) int {
 
 // parseStatement tokenizes and groups s as sqlparse would for one statement.
 func parseStatement(s, source string) (stmt *node, err error) {
-	toks := tokenize(s)
+	toks, tooLong := tokenize(s)
+	if tooLong >= 0 {
+		what := strings.SplitN(source, "[", 2)[0]
+		return nil, &SyntaxError{Source: source, Input: s, Pos: tooLong,
+			Msg: fmt.Sprintf("the %s has more than %d tokens, more than MLflow's parser accepts", what, maxGroupingTokens)}
+	}
 	blank := true
 	for _, t := range toks {
 		if !t.typ.isWhitespace() {
@@ -244,7 +249,7 @@ func parseStatement(s, source string) (stmt *node, err error) {
 			}
 			stmt = nil
 			err = &SyntaxError{Source: source, Input: s, Pos: tc.pos,
-				Msg: fmt.Sprintf("the %s is %v for MLflow's parser (at most %d tokens per level and %d levels of nesting)", strings.SplitN(source, "[", 2)[0], errTooComplex, maxGroupingTokens, maxGroupingDepth)}
+				Msg: fmt.Sprintf("the %s is too deeply nested or too long for MLflow's parser (at most %d levels of nesting and %d tokens per level)", strings.SplitN(source, "[", 2)[0], maxGroupingDepth, maxGroupingTokens)}
 		}
 	}()
 	group(stmt)
@@ -666,8 +671,18 @@ func diagnoseTopLevel(s string, top []*node, i int) error {
 		return syntaxErr(s, bad.pos, "unterminated quoted string; close it with %s", bad.text())
 	case !bad.isGroup() && bad.typ == tError:
 		return syntaxErr(s, bad.pos, "unexpected character %q", bad.text())
+	case bad.class == gIdentifier && len(bad.kids) > 0 && bad.kids[0].class == gComparison:
+		// sqlparse turned "clause word" into an alias; the word is what is unexpected.
+		_, extra := bad.tokenNext(0)
+		if extra == nil {
+			extra = bad
+		}
+		return syntaxErr(s, extra.pos, "expected AND or the end of the filter after %q, found %s", bad.kids[0].text(), describe(extra))
 	case bad.class == gIdentifier:
 		key := bad.text()
+		if next2 != nil && !next2.isGroup() && next2.typ == tError && (next2.text() == "'" || next2.text() == "\"") {
+			return syntaxErr(s, next2.pos, "unterminated quoted string; close it with %s", next2.text())
+		}
 		switch {
 		case next == nil:
 			return syntaxErr(s, bad.end, "expected a comparison (=, !=, <, <=, >, >=, LIKE, ILIKE, IN, IS NULL, ...) after %q", key)

@@ -14,7 +14,8 @@ import (
 // value and before missing ones, and compare equal to each other; ±Inf sort as ±MaxFloat64 (what the
 // store keeps). Strings compare byte-wise (SQLite's BINARY collation); run_name orders by the run's
 // name (the runs table's name column, not the tag); end_time is missing while a run has none
-// (EndTime 0). With no clauses the order is start_time descending, run_id ascending.
+// (EndTime 0), and run_name while the name is empty (a NULL column). With no clauses the order is
+// start_time descending, run_id ascending.
 func Sort(runs []mlflowclient.Run, order []OrderBy) {
 	keys := make([][]sortKey, len(runs))
 	for i, r := range runs {
@@ -55,10 +56,11 @@ func Sort(runs []mlflowclient.Run, order []OrderBy) {
 // sortKey is one run's value for one order_by clause: a rank (0 present, 1 NaN metric, 2 missing)
 // that always sorts ascending, then the value.
 type sortKey struct {
-	rank  int
-	isNum bool
-	num   float64
-	str   string
+	rank int
+	kind byte // 'f' float, 'i' integer, 's' string
+	num  float64
+	i    int64
+	str  string
 }
 
 func (a sortKey) compare(b sortKey, ascending bool) int {
@@ -69,14 +71,17 @@ func (a sortKey) compare(b sortKey, ascending bool) int {
 		return 0
 	}
 	c := 0
-	if a.isNum {
+	switch a.kind {
+	case 'f':
 		switch {
 		case a.num < b.num:
 			c = -1
 		case a.num > b.num:
 			c = 1
 		}
-	} else {
+	case 'i':
+		c = cmpInt(a.i, b.i)
+	default:
 		switch {
 		case a.str < b.str:
 			c = -1
@@ -101,29 +106,32 @@ func sortKeyOf(r mlflowclient.Run, ob OrderBy) sortKey {
 		if math.IsNaN(v) {
 			return sortKey{rank: 1}
 		}
-		return sortKey{isNum: true, num: sqlStoredFloat(v)}
+		return sortKey{kind: 'f', num: sqlStoredFloat(v)}
 	case Param:
 		if v, ok := paramValue(r, ob.Key); ok {
-			return sortKey{str: v}
+			return sortKey{kind: 's', str: v}
 		}
 		return missing
 	case Tag:
 		if v, ok := tagValue(r, ob.Key); ok {
-			return sortKey{str: v}
+			return sortKey{kind: 's', str: v}
 		}
 		return missing
 	case Attribute:
 		switch ob.Key {
 		case "start_time":
-			return sortKey{isNum: true, num: float64(r.Info.StartTime)}
+			return sortKey{kind: 'i', i: r.Info.StartTime}
 		case "end_time":
 			if r.Info.EndTime == 0 {
 				return missing
 			}
-			return sortKey{isNum: true, num: float64(r.Info.EndTime)}
+			return sortKey{kind: 'i', i: r.Info.EndTime}
 		}
 		if v, ok := attributeString(r, ob.Key); ok {
-			return sortKey{str: v}
+			if ob.Key == "run_name" && v == "" {
+				return missing // a NULL name column (runs from MLflow <= 1.29); MLflow always names runs now
+			}
+			return sortKey{kind: 's', str: v}
 		}
 	}
 	return missing

@@ -15,6 +15,7 @@ package journal
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -319,8 +320,10 @@ func OpenExisting(dir string) (*Run, error) {
 	return &Run{dir: dir, f: f, w: bufio.NewWriterSize(f, 64<<10), seq: seq, lock: lk}, nil
 }
 
-// repairTail makes the event log end with a complete line: a last line without its newline is
-// completed when it is a whole event, and cut off when it is torn.
+// repairTail makes the event log end with its last readable event and a newline: lines after it
+// that do not parse (a write torn by a crash: readEvents ignores them at the end of the log) are
+// cut off, so that appended events never follow them, and a last event missing only its newline
+// gets it.
 func repairTail(path string) error {
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
@@ -330,51 +333,33 @@ func repairTail(path string) error {
 		return err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	size := fi.Size()
-	if size == 0 {
-		return nil
-	}
-	nl, err := lastNewline(f, size)
-	if err != nil {
-		return err
-	}
-	if nl == size-1 {
-		return nil
-	}
-	tail := make([]byte, size-nl-1)
-	if _, err := f.ReadAt(tail, nl+1); err != nil && !errors.Is(err, io.EOF) {
-		return err
-	}
-	var ev Event
-	if json.Unmarshal(tail, &ev) == nil {
-		_, err = f.WriteAt([]byte{'\n'}, size)
-		return err
-	}
-	return f.Truncate(nl + 1)
-}
-
-// lastNewline returns the offset of the last '\n' in f, or -1.
-func lastNewline(f *os.File, size int64) (int64, error) {
-	buf := make([]byte, 64<<10)
-	end := size
-	for end > 0 {
-		start := max(0, end-int64(len(buf)))
-		chunk := buf[:end-start]
-		if _, err := f.ReadAt(chunk, start); err != nil && !errors.Is(err, io.EOF) {
-			return 0, err
+	r := bufio.NewReaderSize(f, 64<<10)
+	var off, keep int64 // keep: the end of the last readable event, its newline included
+	newline := true     // whether the line ending at keep has its newline
+	for {
+		line, err := r.ReadBytes('\n')
+		off += int64(len(line))
+		content := bytes.TrimRight(line, "\r\n")
+		var ev Event
+		if len(content) > 0 && json.Unmarshal(content, &ev) == nil {
+			keep, newline = off, len(line) > 0 && line[len(line)-1] == '\n'
 		}
-		for i := len(chunk) - 1; i >= 0; i-- {
-			if chunk[i] == '\n' {
-				return start + int64(i), nil
-			}
+		if err == io.EOF {
+			break
 		}
-		end = start
+		if err != nil {
+			return err
+		}
 	}
-	return -1, nil
+	if keep < off {
+		if err := f.Truncate(keep); err != nil {
+			return err
+		}
+	}
+	if !newline {
+		_, err = f.WriteAt([]byte{'\n'}, keep)
+	}
+	return err
 }
 
 // Dir is the journal's directory.
