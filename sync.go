@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -195,12 +197,7 @@ const spoolCap = 1 << 30
 // will not last.
 func (t *tracker) afterRun(ctx context.Context, tracking trackingState) {
 	if tracking.State == "delivered" && t.rec.store != nil && ctx.Err() == nil {
-		results, _ := delivery.DeliverPending(ctx, t.spoolDir, t.rec.store, delivery.Options{ClosedBy: "mltrack"})
-		for _, r := range results {
-			if r.State == delivery.StateDelivered {
-				t.notes = append(t.notes, "delivered an earlier run kept in the journal: "+r.String())
-			}
-		}
+		t.deliverEarlierRuns(ctx)
 	}
 	if _, warns := journal.Prune(t.spoolDir, spoolCap); len(warns) > 0 {
 		for _, w := range warns {
@@ -222,4 +219,31 @@ func syncHint(configured string) string {
 		return ""
 	}
 	return " --tracking-uri " + shellQuote(mlflowclient.RedactURI(configured))
+}
+
+// deliverEarlierRuns delivers journals left for this run's store. Journals held by another process
+// (runs still being recorded, or delivered by a sync) are skipped without being read, so that many
+// mltrack processes ending at once do not read each other's journals.
+func (t *tracker) deliverEarlierRuns(ctx context.Context) {
+	entries, err := os.ReadDir(t.spoolDir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if ctx.Err() != nil || !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		dir := filepath.Join(t.spoolDir, e.Name())
+		if journal.LockHolder(dir) != nil {
+			continue
+		}
+		p, err := journal.Load(dir)
+		if err != nil || p.Meta.TrackingURI == "" || !delivery.SameDestination(p.Meta.TrackingURI, t.rec.store.URI()) {
+			continue
+		}
+		res, _ := delivery.Deliver(ctx, p, t.rec.store, delivery.Options{ClosedBy: "mltrack"})
+		if res.State == delivery.StateDelivered {
+			t.notes = append(t.notes, "delivered an earlier run kept in the journal: "+res.String())
+		}
+	}
 }
