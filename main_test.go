@@ -62,7 +62,7 @@ func TestScripts(t *testing.T) {
 				cmd := exec.Command(py, append([]string{ts.MkAbs(args[0])}, args[1:]...)...)
 				cmd.Dir = ts.Getenv("WORK")
 				cmd.Env = append(mlflowtest.CleanEnv(), "MLFLOW_ALLOW_FILE_STORE=true", "HOME="+ts.Getenv("HOME"))
-				for _, k := range []string{"MLFLOW_TRACKING_URI"} {
+				for _, k := range []string{"MLFLOW_TRACKING_URI", "PATH", "MLTRACK_SPOOL_DIR", "LOGNAME", "USER"} {
 					if v := ts.Getenv(k); v != "" {
 						cmd.Env = append(cmd.Env, k+"="+v)
 					}

@@ -21,7 +21,13 @@ import (
 // the end within the end budget. What is still queued then stays in the journal for `mltrack sync`.
 // Store calls are serialised by a mutex: the sampler's periodic batches and the main flow share it.
 type recorder struct {
+	// mu serialises store calls and guards the delivery state below; qmu guards the queue and the
+	// journal appends. They are separate so that a slow store (held by mu in the background
+	// flusher) never blocks the sampler from queueing and journaling its next sample.
 	mu         sync.Mutex
+	qmu        sync.Mutex
+	wake       chan struct{}
+	stopped    chan struct{}
 	store      mlflowclient.Store // nil: no store (bad URI, unusable); journal only
 	journal    *journal.Run       // nil: the journal could not be created (warned)
 	warnings   *warnings
@@ -36,6 +42,7 @@ type recorder struct {
 	permanent bool
 	// undelivered: files the store refused for themselves; they stay in the journal.
 	undelivered []mlflowclient.ArtifactFile
+	stopFlusher func()
 }
 
 // retryPause is how long the recorder leaves a failing store alone during the run, so that a dead
@@ -95,10 +102,12 @@ func (r *recorder) failed(what string, err error, permanent bool) {
 func (r *recorder) create(ctx context.Context, experimentName, experimentID string, req mlflowclient.CreateRunRequest) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.qmu.Lock()
 	seq := r.journalAppend(journal.TypeCreate, createEvent{
 		ExperimentID: experimentID, Experiment: experimentName, RunName: req.RunName, UserID: req.UserID,
 		StartTime: req.StartTime, Tags: req.Tags, Params: req.Params,
 	})
+	r.qmu.Unlock()
 	r.createReq = &createRequest{experimentName: experimentName, experimentID: experimentID, req: req, seq: seq}
 	r.ensureRun(ctx)
 	if r.journal != nil {
@@ -136,23 +145,27 @@ func (r *recorder) ensureRun(ctx context.Context) bool {
 			return false
 		}
 		// The run exists but its params did not all arrive: log them again with the first batch.
+		r.qmu.Lock()
 		r.queue = append([]queuedEvent{{batch: &batchEvent{Params: req.Params}}}, r.queue...)
+		r.qmu.Unlock()
 	}
 	r.experiment = exp
 	r.run = info
 	r.lastErr = nil
+	r.qmu.Lock()
 	r.journalAppend(journal.TypeRunID, journal.RunIDData{RunID: info.RunID, ExperimentID: info.ExperimentID})
 	r.ack(c.seq)
+	r.qmu.Unlock()
 	return true
 }
 
-// logBatch queues metrics, params and tags and sends what is queued when the store is willing.
-func (r *recorder) logBatch(ctx context.Context, metrics []mlflowclient.Metric, params []mlflowclient.Param, tags []mlflowclient.Tag) {
+// logBatch queues metrics, params and tags; the background flusher sends them (see startFlusher).
+// It never waits for the store.
+func (r *recorder) logBatch(metrics []mlflowclient.Metric, params []mlflowclient.Param, tags []mlflowclient.Tag) {
 	if len(metrics)+len(params)+len(tags) == 0 {
 		return
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	r.qmu.Lock()
 	ev := batchEvent{Metrics: metrics, Params: params, Tags: tags}
 	seq := r.journalAppend(journal.TypeBatch, ev)
 	r.queue = append(r.queue, queuedEvent{seq: seq, batch: &ev})
@@ -160,35 +173,92 @@ func (r *recorder) logBatch(ctx context.Context, metrics []mlflowclient.Metric, 
 	if r.journal != nil {
 		_ = r.journal.Flush()
 	}
-	r.flush(ctx, false)
+	r.qmu.Unlock()
+	select {
+	case r.wake <- struct{}{}:
+	default: // a flush is already due
+	}
+}
+
+// startFlusher sends queued events in the background while the command runs, each attempt bounded
+// by callTimeout. stopFlusher waits for the attempt under way to end.
+func (r *recorder) startFlusher(ctx context.Context, callTimeout time.Duration) {
+	r.wake = make(chan struct{}, 1)
+	r.stopped = make(chan struct{})
+	done := make(chan struct{})
+	r.stopFlusher = func() {
+		close(done)
+		<-r.stopped
+	}
+	go func() {
+		defer close(r.stopped)
+		for {
+			select {
+			case <-done:
+				return
+			case <-r.wake:
+			}
+			callCtx, cancel := context.WithTimeout(ctx, callTimeout)
+			r.mu.Lock()
+			r.flush(callCtx, false)
+			r.mu.Unlock()
+			cancel()
+		}
+	}()
 }
 
 // logArtifacts queues files (uploaded several at a time on a tracking server) and sends the queue.
 func (r *recorder) logArtifacts(ctx context.Context, files []mlflowclient.ArtifactFile) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	r.qmu.Lock()
 	for i := range files {
 		f := files[i]
 		seq := r.journalAppend(journal.TypeArtifact, artifactEvent{File: f.LocalPath, ArtifactPath: f.ArtifactPath})
 		r.queue = append(r.queue, queuedEvent{seq: seq, artifact: &f})
 	}
+	r.qmu.Unlock()
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	r.flush(ctx, true)
 }
 
 // finish queues the final status and end time, and sends everything still queued.
 func (r *recorder) finish(ctx context.Context, status mlflowclient.RunStatus, end time.Time) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	r.qmu.Lock()
 	ev := endEvent{Status: status, EndTime: end.UnixMilli()}
 	seq := r.journalAppend(journal.TypeEnd, ev)
 	r.queue = append(r.queue, queuedEvent{seq: seq, end: &ev})
+	r.qmu.Unlock()
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	r.flush(ctx, true)
+}
+
+// head returns the first n queued events (fewer when the queue is shorter).
+func (r *recorder) head(n int) []queuedEvent {
+	r.qmu.Lock()
+	defer r.qmu.Unlock()
+	if n > len(r.queue) {
+		n = len(r.queue)
+	}
+	return append([]queuedEvent(nil), r.queue[:n]...)
+}
+
+// pop removes the first n events, which were delivered, acknowledging those marked.
+func (r *recorder) pop(n int, ack bool) {
+	r.qmu.Lock()
+	defer r.qmu.Unlock()
+	if ack {
+		for _, ev := range r.queue[:n] {
+			r.ack(ev.seq)
+		}
+	}
+	r.queue = r.queue[n:]
 }
 
 // flush sends queued events in order until one fails. During the run it respects the pause after a
 // failure; at the end (force) it always tries. Called with mu held.
 func (r *recorder) flush(ctx context.Context, force bool) {
-	if r.store == nil || r.permanent || len(r.queue) == 0 {
+	if r.store == nil || r.permanent || len(r.head(1)) == 0 {
 		return
 	}
 	if !force && time.Now().Before(r.retryAt) {
@@ -197,8 +267,12 @@ func (r *recorder) flush(ctx context.Context, force bool) {
 	if !r.ensureRun(ctx) {
 		return
 	}
-	for len(r.queue) > 0 {
-		ev := r.queue[0]
+	for {
+		evs := r.head(1)
+		if len(evs) == 0 {
+			return
+		}
+		ev := evs[0]
 		switch {
 		case ev.batch != nil:
 			err := r.store.LogBatch(ctx, r.run.RunID, ev.batch.Metrics, ev.batch.Params, ev.batch.Tags)
@@ -211,25 +285,27 @@ func (r *recorder) flush(ctx context.Context, force bool) {
 				r.failed("log metrics, params and tags", err, false)
 				return
 			}
+			r.pop(1, true)
 		case ev.artifact != nil:
 			// Consecutive artifacts go together, so a tracking server uploads several at a time.
-			n := 1
-			for n < len(r.queue) && r.queue[n].artifact != nil {
+			group := r.head(1 << 20)
+			n := 0
+			for n < len(group) && group[n].artifact != nil {
 				n++
 			}
-			if !r.sendArtifacts(ctx, r.queue[:n]) {
+			if !r.sendArtifacts(ctx, group[:n]) {
 				return
 			}
-			r.queue = r.queue[n:]
-			continue
+			r.pop(n, false) // sendArtifacts acknowledged the delivered ones
 		case ev.end != nil:
 			if err := r.store.UpdateRun(ctx, r.run.RunID, ev.end.Status, ev.end.EndTime); err != nil {
 				r.failed("set final status", err, false)
 				return
 			}
+			r.pop(1, true)
+		default:
+			r.pop(1, true)
 		}
-		r.ack(ev.seq)
-		r.queue = r.queue[1:]
 		r.lastErr = nil
 	}
 }
@@ -243,9 +319,11 @@ func (r *recorder) sendArtifacts(ctx context.Context, group []queuedEvent) bool 
 		files[i] = *ev.artifact
 	}
 	if err := mlflowclient.LogArtifactFiles(ctx, r.store, r.run, files); err == nil {
+		r.qmu.Lock()
 		for _, ev := range group {
 			r.ack(ev.seq)
 		}
+		r.qmu.Unlock()
 		return true
 	}
 	// Something failed: find out file by file (an upload overwrites, so nothing is duplicated).
@@ -254,7 +332,9 @@ func (r *recorder) sendArtifacts(ctx context.Context, group []queuedEvent) bool 
 		err := r.store.LogArtifact(ctx, r.run, f.LocalPath, f.ArtifactPath)
 		switch {
 		case err == nil:
+			r.qmu.Lock()
 			r.ack(ev.seq)
+			r.qmu.Unlock()
 		case errors.Is(err, mlflowclient.ErrUnsupportedArtifactURI), errors.Is(err, os.ErrNotExist):
 			r.undelivered = append(r.undelivered, *f)
 			r.warnings.once("artifact-refused:"+refusalKind(err), "artifacts: %s", oneLine(err))
@@ -277,6 +357,8 @@ func refusalKind(err error) string {
 func (r *recorder) outcome() (delivered bool, pendingArtifacts []mlflowclient.ArtifactFile) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.qmu.Lock()
+	defer r.qmu.Unlock()
 	pending := append([]mlflowclient.ArtifactFile(nil), r.undelivered...)
 	for _, ev := range r.queue {
 		if ev.artifact != nil {

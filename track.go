@@ -126,7 +126,9 @@ func (t *tracker) run(ctx context.Context) int {
 		t.warnings.add("the tracking store did not answer within the start budget (%s); the command started anyway", t.cfg.StartBudget)
 	}
 
-	// Resource samples stream into the run while it runs.
+	// Resource samples stream into the run while it runs, sent by a background flusher so that a
+	// slow store never holds up sampling.
+	t.rec.startFlusher(ctx, t.cfg.StartBudget)
 	var sampler *capture.Sampler
 	sampleStep := int64(0)
 	spec := runner.Spec{
@@ -137,11 +139,8 @@ func (t *tracker) run(ctx context.Context) int {
 			sampler = capture.StartSampler(pid, capture.SamplerOptions{
 				Interval: t.cfg.SampleInterval,
 				OnSample: func(s capture.Sample) {
-					metrics := sampleMetrics(s, sampleStep)
+					t.rec.logBatch(sampleMetrics(s, sampleStep), nil, nil)
 					sampleStep++
-					callCtx, cancel := context.WithTimeout(ctx, t.cfg.StartBudget)
-					t.rec.logBatch(callCtx, metrics, nil, nil)
-					cancel()
 				},
 			})
 		},
@@ -154,6 +153,7 @@ func (t *tracker) run(ctx context.Context) int {
 	if sampler != nil {
 		summary = sampler.Stop()
 	}
+	t.rec.stopFlusher()
 	for _, w := range res.Warnings {
 		t.warnings.add("%s", w)
 	}
@@ -189,7 +189,7 @@ func (t *tracker) run(ctx context.Context) int {
 
 	status := runStatus(res)
 	final := finalMetrics(res, summary, logs, res.End)
-	t.rec.logBatch(endCtx, final, nil, t.endTags(res, runCtx))
+	t.rec.logBatch(final, nil, t.endTags(res, runCtx))
 
 	t.logArtifacts(endCtx, logs, produced)
 	t.rec.finish(endCtx, status, res.End)
