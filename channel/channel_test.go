@@ -158,6 +158,9 @@ func privateDir(t *testing.T) string {
 
 func dial(t *testing.T, s *Server, timeout time.Duration) *Client {
 	t.Helper()
+	if timeout == 0 {
+		timeout = 10 * time.Second // generous: a loaded CI machine is slow to schedule the server
+	}
 	c, err := Dial(s.Addr(), timeout)
 	if err != nil {
 		t.Fatalf("dial: %v", err)

@@ -95,9 +95,9 @@ func TestRESTRetryAfterHonoured(t *testing.T) {
 		wantCalls  int32
 		maxRetries int
 	}{
-		{"seconds", func() string { return "1" }, false, 2 * time.Second, 2900 * time.Millisecond, 3, 0},
-		{"HTTP date", func() string { return time.Now().Add(2 * time.Second).UTC().Format(http.TimeFormat) }, false, 1900 * time.Millisecond, 4 * time.Second, 3, 0},
-		{"ignored", func() string { return "1" }, true, 0, 500 * time.Millisecond, 3, 0},
+		{"seconds", func() string { return "1" }, false, 2 * time.Second, 10 * time.Second, 3, 0},
+		{"HTTP date", func() string { return time.Now().Add(2 * time.Second).UTC().Format(http.TimeFormat) }, false, 1900 * time.Millisecond, 10 * time.Second, 3, 0},
+		{"ignored", func() string { return "1" }, true, 0, 1900 * time.Millisecond, 3, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -58,6 +58,9 @@ func RunErr(t testing.TB, script string, env ...string) (string, error) {
 	t.Helper()
 	py := Python(t)
 	cmd := exec.Command(py, "-c", script)
+	// A directory of its own: Python puts the working directory on sys.path, and another test of
+	// the package may have changed or removed the process's one.
+	cmd.Dir = t.TempDir()
 	cmd.Env = append(CleanEnv(), env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
