@@ -41,11 +41,12 @@ var subcommands = map[string]func(ctx context.Context, args []string, io stdio, 
 	"help":    helpCommand,
 	"version": versionCommand,
 	"sync":    syncCommand,
+	"log":     logCommand,
 }
 
 // reservedSubcommands are names later versions use. They are refused rather than run as programs,
 // so that a script written today does not change meaning tomorrow.
-var reservedSubcommands = map[string]bool{"log": true, "runs": true, "stats": true, "experiments": true}
+var reservedSubcommands = map[string]bool{"runs": true, "stats": true, "experiments": true}
 
 // run is mltrack's whole life, testable: it returns the exit code instead of exiting. It may also
 // end the process with the child's signal (see exitLikeChild).

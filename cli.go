@@ -40,6 +40,7 @@ type runConfig struct {
 	EndBudget      time.Duration
 	SpoolDir       string
 	Disabled       bool
+	NoNest         bool
 }
 
 // Defaults, documented in docs/configuration.md.
@@ -117,6 +118,7 @@ func newRunCLI(io stdio, env environment, cfg *runConfig) *cli.Command {
 			&cli.StringFlag{Name: "kill-after", Usage: "with --timeout: send KILL `DURATION` after TERM if the command is still running; exit 137", Destination: &killAfter},
 			&cli.BoolFlag{Name: "pty", Usage: "give the command a pseudo-terminal even when stdout is not a terminal", Destination: &pty},
 			&cli.BoolFlag{Name: "no-pty", Usage: "never give the command a pseudo-terminal (default: one when stdout is a terminal)", Destination: &noPTY},
+			&cli.BoolFlag{Name: "no-nest", Usage: "inside another mltrack's command, start an independent run instead of a child run", Sources: envVars(env, "MLTRACK_NO_NEST"), Destination: &cfg.NoNest},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no summary line on stderr (warnings still print)", Sources: envVars(env, "MLTRACK_QUIET"), Destination: &cfg.Quiet},
 			&cli.StringFlag{Name: "summary-json", Usage: "write a JSON summary of the run to `FILE` (- for stderr)", Sources: envVars(env, "MLTRACK_SUMMARY_JSON"), Destination: &cfg.SummaryJSON},
 			&cli.StringFlag{Name: "sample-interval", Usage: "how often to sample the process tree's resources (`DURATION`; 0 disables)", Value: defaultSampleInterval.String(), Sources: envVars(env, "MLTRACK_SAMPLE_INTERVAL"), Destination: &sampleInterval},

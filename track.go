@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mltrack/mltrack/capture"
+	"github.com/mltrack/mltrack/channel"
 	"github.com/mltrack/mltrack/journal"
 	"github.com/mltrack/mltrack/mlflowclient"
 	"github.com/mltrack/mltrack/redact"
@@ -70,6 +71,13 @@ type tracker struct {
 
 	artifactFiles []mlflowclient.ArtifactFile // what the run should have as artifacts
 	notes         []string                    // said after the summary (unless --quiet)
+
+	channel         *channel.Server // `mltrack log` and nested mltrack processes talk to it
+	channelDir      string
+	metricsFile     *capture.MetricsFile        // MLTRACK_METRICS
+	loggedArtifacts []mlflowclient.ArtifactFile // from `mltrack log artifact`
+	parent          *channel.Client             // the mltrack whose command started this one (nested run)
+	ci              capture.CIContext
 }
 
 func (t *tracker) run(ctx context.Context) int {
@@ -98,6 +106,10 @@ func (t *tracker) run(ctx context.Context) int {
 	t.resolveURI()
 	t.openJournal(start)
 	t.openStore()
+	parentTags := t.joinParent(ctx)
+	t.openChannel()
+	t.openMetricsFile()
+	defer t.closeChannel()
 
 	logDir := ""
 	if t.journal != nil {
@@ -118,10 +130,13 @@ func (t *tracker) run(ctx context.Context) int {
 		UserID:    userName(t.env),
 		RunName:   t.cfg.RunName,
 		StartTime: start.UnixMilli(),
-		Tags:      append(t.startTags(), tags...),
+		Tags:      append(append(t.startTags(), parentTags...), tags...),
 		Params:    params,
 	})
 	cancelStart()
+	if t.parent != nil {
+		_ = t.parent.ChildStarted(ctx, t.runKey)
+	}
 	if errors.Is(startCtx.Err(), context.DeadlineExceeded) && !t.rec.runCreated() {
 		t.warnings.add("the tracking store did not answer within the start budget (%s); the command started anyway", t.cfg.StartBudget)
 	}
@@ -141,6 +156,7 @@ func (t *tracker) run(ctx context.Context) int {
 				OnSample: func(s capture.Sample) {
 					t.rec.logBatch(sampleMetrics(s, sampleStep), nil, nil)
 					sampleStep++
+					t.pollMetricsFile(false)
 				},
 			})
 		},
@@ -154,6 +170,9 @@ func (t *tracker) run(ctx context.Context) int {
 		summary = sampler.Stop()
 	}
 	t.rec.stopFlusher()
+	t.closeChannel()
+	t.channel, t.channelDir = nil, ""
+	t.pollMetricsFile(true)
 	for _, w := range res.Warnings {
 		t.warnings.add("%s", w)
 	}
@@ -195,6 +214,11 @@ func (t *tracker) run(ctx context.Context) int {
 	t.rec.finish(endCtx, status, res.End)
 
 	tracking, art := t.closeJournal()
+	if t.parent != nil {
+		_ = t.parent.ChildEnded(context.Background(), t.runKey, status)
+		t.parent.Close()
+	}
+	t.writeStepSummary(status, res)
 	t.afterRun(endCtx, tracking)
 	t.report(res, status, summary, art, tracking)
 	return exitLikeChild(res)
@@ -316,6 +340,17 @@ func (t *tracker) startTags() []mlflowclient.Tag {
 	if t.cfg.Note != "" {
 		tags = append(tags, mlflowclient.Tag{Key: "mlflow.note.content", Value: t.masker.String(t.cfg.Note)})
 	}
+	if ci, ok := capture.DetectCI(t.env.get); ok {
+		t.ci = ci
+		keys := make([]string, 0, len(ci.Tags))
+		for k := range ci.Tags {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			tags = append(tags, mlflowclient.Tag{Key: k, Value: t.masker.String(ci.Tags[k])})
+		}
+	}
 	return mlflowclient.Sanitize(nil, nil, tags).Tags
 }
 
@@ -368,6 +403,12 @@ func (t *tracker) childEnv() []string {
 	if t.env.get("MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING") == "" {
 		set["MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING"] = "false"
 	}
+	if t.channel != nil {
+		set[channel.EnvVar] = t.channel.Addr()
+	}
+	if t.metricsFile != nil {
+		set[capture.MetricsFileEnv] = t.metricsFile.Path()
+	}
 	return mergeEnv(t.env.list, set)
 }
 
@@ -412,6 +453,7 @@ func (t *tracker) logArtifacts(ctx context.Context, logs []capture.LogFile, prod
 	for _, l := range logs {
 		files = append(files, mlflowclient.ArtifactFile{LocalPath: l.LocalPath, ArtifactPath: l.ArtifactPath, Size: l.Kept})
 	}
+	files = append(files, t.loggedArtifacts...)
 	for _, p := range produced {
 		if _, err := os.Stat(p.LocalPath); err != nil {
 			t.warnings.add("output %s vanished before it could be recorded", p.ArtifactPath)
