@@ -10,6 +10,7 @@ import (
 
 	"github.com/mltrack/mltrack/capture"
 	"github.com/mltrack/mltrack/channel"
+	"github.com/mltrack/mltrack/delivery"
 	"github.com/mltrack/mltrack/mlflowclient"
 	"github.com/mltrack/mltrack/runner"
 )
@@ -220,7 +221,7 @@ func (t *tracker) joinParent(ctx context.Context) []mlflowclient.Tag {
 		return nil
 	}
 	t.parent = c
-	tags := []mlflowclient.Tag{{Key: "mltrack.parent_run_key", Value: hello.RunKey}}
+	tags := []mlflowclient.Tag{{Key: delivery.ParentKeyTag, Value: hello.RunKey}}
 	if hello.RunID != "" {
 		tags = append(tags, mlflowclient.Tag{Key: "mlflow.parentRunId", Value: hello.RunID})
 	}

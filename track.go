@@ -395,10 +395,16 @@ func (t *tracker) childEnv() []string {
 	if t.uri != "" {
 		set["MLFLOW_TRACKING_URI"] = t.uri
 	}
-	if t.rec.runCreated() {
+	switch {
+	case t.rec.runCreated():
 		set["MLFLOW_RUN_ID"] = t.rec.run.RunID
 		set["MLFLOW_EXPERIMENT_ID"] = t.rec.run.ExperimentID
 		set["MLFLOW_EXPERIMENT_NAME"] = t.rec.experiment.Name
+	case t.cfg.Experiment != "":
+		// The run is only journaled: nested runs still go to the same experiment.
+		set["MLFLOW_EXPERIMENT_NAME"] = t.cfg.Experiment
+	case t.cfg.ExperimentID != "":
+		set["MLFLOW_EXPERIMENT_ID"] = t.cfg.ExperimentID
 	}
 	if t.env.get("MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING") == "" {
 		set["MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING"] = "false"

@@ -638,6 +638,7 @@ func (d *deliverer) createRun(ctx context.Context) (mlflowclient.RunInfo, error)
 	if !hasKey {
 		req.Tags = append(req.Tags, mlflowclient.Tag{Key: mlflowclient.RunKeyTag, Value: d.meta.Key})
 	}
+	req.Tags = d.linkParent(ctx, exp.ID, req.Tags)
 	info, err := d.store.CreateRun(ctx, req)
 	var conflict *mlflowclient.ParamConflictError
 	if errors.As(err, &conflict) && info.RunID != "" {
@@ -907,4 +908,33 @@ func (d *deliverer) replayEnd(ctx context.Context, ev journal.Event) error {
 		return fmt.Errorf("set the final status of run %s: %w", d.run.RunID, err)
 	}
 	return d.ack(ev.Seq)
+}
+
+// ParentKeyTag is the tag a nested run carries with its parent's run key. A child recorded while
+// the store was down knows only that key; delivery turns it into MLflow's mlflow.parentRunId when the
+// parent is in the store (journals are delivered oldest first, so the parent usually is).
+const ParentKeyTag = "mltrack.parent_run_key"
+
+// linkParent adds mlflow.parentRunId from ParentKeyTag when the tags lack it and the parent run
+// can be found in the same experiment.
+func (d *deliverer) linkParent(ctx context.Context, experimentID string, tags []mlflowclient.Tag) []mlflowclient.Tag {
+	parentKey := ""
+	for _, t := range tags {
+		switch t.Key {
+		case "mlflow.parentRunId":
+			return tags
+		case ParentKeyTag:
+			parentKey = t.Value
+		}
+	}
+	finder, ok := d.store.(mlflowclient.RunFinder)
+	if parentKey == "" || !ok {
+		return tags
+	}
+	runs, err := finder.FindRunsByTag(ctx, experimentID, mlflowclient.RunKeyTag, parentKey)
+	if err != nil || len(runs) == 0 {
+		d.warn("parent run (key %s) not found in the store; the run is delivered without its parent link", parentKey)
+		return tags
+	}
+	return append(tags, mlflowclient.Tag{Key: "mlflow.parentRunId", Value: runs[0].RunID})
 }
