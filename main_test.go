@@ -33,6 +33,10 @@ func TestScripts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	examples, err := filepath.Abs("testdata/examples")
+	if err != nil {
+		t.Fatal(err)
+	}
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
@@ -42,6 +46,7 @@ func TestScripts(t *testing.T) {
 			env.Setenv("LOGNAME", "tester")
 			env.Setenv("USER", "tester")
 			env.Setenv("PROCEDURES", procedures)
+			env.Setenv("EXAMPLES", examples)
 			if py := os.Getenv("MLTRACK_TEST_PYTHON"); py != "" {
 				env.Setenv("MLTRACK_TEST_PYTHON", py)
 			} else if _, err := os.Stat(filepath.Join(mlflowtest.DefaultVenv, "bin", "python")); err == nil {

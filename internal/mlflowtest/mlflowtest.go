@@ -58,9 +58,14 @@ func RunErr(t testing.TB, script string, env ...string) (string, error) {
 	t.Helper()
 	py := Python(t)
 	cmd := exec.Command(py, "-c", script)
-	// A directory of its own: Python puts the working directory on sys.path, and another test of
-	// the package may have changed or removed the process's one.
-	cmd.Dir = t.TempDir()
+	// A directory of its own, which lives exactly as long as the process: Python puts the working
+	// directory on sys.path and fails at import when it is gone.
+	dir, err := os.MkdirTemp("", "mlflowtest-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(dir)
+	cmd.Dir = dir
 	cmd.Env = append(CleanEnv(), env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
