@@ -26,7 +26,7 @@ type recorder struct {
 	// flusher) never blocks the sampler from queueing and journaling its next sample.
 	mu         sync.Mutex
 	qmu        sync.Mutex
-	wake       chan struct{}
+	wake       chan struct{} // made with the recorder (newRecorder): the channel's goroutines use it
 	stopped    chan struct{}
 	store      mlflowclient.Store // nil: no store (bad URI, unusable); journal only
 	journal    *journal.Run       // nil: the journal could not be created (warned)
@@ -43,6 +43,10 @@ type recorder struct {
 	// undelivered: files the store refused for themselves; they stay in the journal.
 	undelivered []mlflowclient.ArtifactFile
 	stopFlusher func()
+}
+
+func newRecorder(store mlflowclient.Store, j *journal.Run, w *warnings) *recorder {
+	return &recorder{store: store, journal: j, warnings: w, wake: make(chan struct{}, 1)}
 }
 
 // retryPause is how long the recorder leaves a failing store alone during the run, so that a dead
@@ -183,7 +187,6 @@ func (r *recorder) logBatch(metrics []mlflowclient.Metric, params []mlflowclient
 // startFlusher sends queued events in the background while the command runs, each attempt bounded
 // by callTimeout. stopFlusher waits for the attempt under way to end.
 func (r *recorder) startFlusher(ctx context.Context, callTimeout time.Duration) {
-	r.wake = make(chan struct{}, 1)
 	r.stopped = make(chan struct{})
 	done := make(chan struct{})
 	r.stopFlusher = func() {

@@ -304,7 +304,7 @@ func (t *tracker) resolveURI() {
 // openStore opens the store of the resolved URI. A problem never stops the command: the run is
 // then kept in the journal.
 func (t *tracker) openStore() {
-	t.rec = &recorder{journal: t.journal, warnings: t.warnings}
+	t.rec = newRecorder(nil, t.journal, t.warnings)
 	if t.uri == "" {
 		return
 	}
