@@ -13,4 +13,7 @@
 //   - Sampler (sampler.go) samples the resource use of the command's process tree.
 //   - OutputDirs (outdirs.go) finds the files the command produced in declared output directories.
 //   - GatherContext (context.go) collects where and from what the command ran (git, host).
+//   - MetricsFile (metricsfile.go) reads the MLTRACK_METRICS side channel: lines the command
+//     appends (`NAME VALUE [STEP]`) become metric samples.
+//   - DetectCI (ci.go) tells which CI provider runs the command, from an allow-list of its variables.
 package capture
