@@ -1,5 +1,0 @@
-//go:build !race
-
-package mlflowclient
-
-const raceEnabled = false
