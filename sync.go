@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -229,8 +230,9 @@ func (t *tracker) deliverEarlierRuns(ctx context.Context) {
 	if err != nil {
 		return
 	}
+	var pending []journal.Pending
 	for _, e := range entries {
-		if ctx.Err() != nil || !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
+		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
 			continue
 		}
 		dir := filepath.Join(t.spoolDir, e.Name())
@@ -240,6 +242,14 @@ func (t *tracker) deliverEarlierRuns(ctx context.Context) {
 		p, err := journal.Load(dir)
 		if err != nil || p.Meta.TrackingURI == "" || !delivery.SameDestination(p.Meta.TrackingURI, t.rec.store.URI()) {
 			continue
+		}
+		pending = append(pending, p)
+	}
+	// Oldest first, so that a parent run is in the store before its children are linked to it.
+	sort.Slice(pending, func(i, j int) bool { return pending[i].Meta.Created.Before(pending[j].Meta.Created) })
+	for _, p := range pending {
+		if ctx.Err() != nil {
+			return
 		}
 		res, _ := delivery.Deliver(ctx, p, t.rec.store, delivery.Options{ClosedBy: "mltrack"})
 		if res.State == delivery.StateDelivered {
