@@ -27,5 +27,5 @@ for target in linux/amd64 linux/arm64 darwin/arm64 darwin/amd64 windows/amd64; d
 done
 echo "== go test -race"
 go test -race -count=1 -timeout 20m "$@" ./...
-echo "== fuzz targets (10s each)"
-scripts/fuzz-brief.sh 5s
+echo "== fuzz targets (10000 executions each)"
+scripts/fuzz-brief.sh 10000x
