@@ -28,7 +28,6 @@ func TestMain(m *testing.M) {
 // TestScripts runs testdata/script/*.txtar. Scripts that need the real MLflow use the `mlflowpy`
 // command, which finds the pinned MLflow (and fails under CI=true when it is missing).
 func TestScripts(t *testing.T) {
-	py := ""
 	procedures, err := filepath.Abs("testdata/procedures")
 	if err != nil {
 		t.Fatal(err)
@@ -58,13 +57,16 @@ func TestScripts(t *testing.T) {
 			// mlflowpy FILE [args...]: runs a Python file with the pinned MLflow; stdout/stderr are the
 			// script's. MLFLOW_ALLOW_FILE_STORE=true so file stores open on MLflow >= 3.13.
 			"mlflowpy": func(ts *testscript.TestScript, neg bool, args []string) {
-				if py == "" {
-					py = mlflowtest.Python(t)
+				// Scripts run on their own goroutines: fail the script (never skip) when MLflow is
+				// missing; the README's test command installs it.
+				interp, err := mlflowtest.Find()
+				if err != nil {
+					ts.Fatalf("%v", err)
 				}
 				if len(args) < 1 {
 					ts.Fatalf("usage: mlflowpy FILE [args...]")
 				}
-				cmd := exec.Command(py, append([]string{ts.MkAbs(args[0])}, args[1:]...)...)
+				cmd := exec.Command(interp, append([]string{ts.MkAbs(args[0])}, args[1:]...)...)
 				cmd.Dir = ts.Getenv("WORK")
 				cmd.Env = append(mlflowtest.CleanEnv(), "MLFLOW_ALLOW_FILE_STORE=true", "HOME="+ts.Getenv("HOME"))
 				for _, k := range []string{"MLFLOW_TRACKING_URI", "PATH", "MLTRACK_SPOOL_DIR", "LOGNAME", "USER"} {
@@ -74,7 +76,7 @@ func TestScripts(t *testing.T) {
 				}
 				var stdout, stderr strings.Builder
 				cmd.Stdout, cmd.Stderr = &stdout, &stderr
-				err := cmd.Run()
+				err = cmd.Run()
 				ts.Logf("mlflowpy stdout:\n%s", stdout.String())
 				fmt.Fprint(ts.Stdout(), stdout.String())
 				fmt.Fprint(ts.Stderr(), stderr.String())

@@ -5,6 +5,7 @@ package mlflowtest
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +21,20 @@ const DefaultVenv = "/root/.cache/mltrack/venv-3.18.0"
 // (or $HOME/.cache/mltrack/venv-3.18.0's). It fails under CI and skips elsewhere when there is none.
 func Python(t testing.TB) string {
 	t.Helper()
+	py, err := Find()
+	if err == nil {
+		return py
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal(err)
+	}
+	t.Skip(err)
+	return ""
+}
+
+// Find returns the interpreter Python would use, or an error saying how to install it. It is for
+// callers that cannot fail or skip a test themselves (testscript commands run on other goroutines).
+func Find() (string, error) {
 	candidates := []string{os.Getenv("MLTRACK_TEST_PYTHON"), filepath.Join(DefaultVenv, "bin", "python")}
 	if home, err := os.UserHomeDir(); err == nil {
 		candidates = append(candidates, filepath.Join(home, ".cache", "mltrack", "venv-3.18.0", "bin", "python"))
@@ -29,15 +44,10 @@ func Python(t testing.TB) string {
 			continue
 		}
 		if _, err := os.Stat(c); err == nil {
-			return c
+			return c, nil
 		}
 	}
-	msg := "no Python with MLflow found: run `scripts/mlflow-venv.sh 3.18.0 ~/.cache/mltrack/venv-3.18.0` or set MLTRACK_TEST_PYTHON"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
+	return "", errors.New("no Python with MLflow found: run `scripts/mlflow-venv.sh 3.18.0 ~/.cache/mltrack/venv-3.18.0` or set MLTRACK_TEST_PYTHON")
 }
 
 // Run runs a Python script with MLflow importable and returns its stdout. env entries ("K=V") are
