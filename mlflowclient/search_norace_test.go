@@ -1,0 +1,5 @@
+//go:build !race
+
+package mlflowclient
+
+const raceEnabled = false
