@@ -38,15 +38,14 @@ type stdio struct {
 // can name one: after `--`, and from the command's name on, everything belongs to the command, so
 // `mltrack -- sync` runs the program sync.
 var subcommands = map[string]func(ctx context.Context, args []string, io stdio, env environment) int{
-	"help":    helpCommand,
-	"version": versionCommand,
-	"sync":    syncCommand,
-	"log":     logCommand,
+	"help":        helpCommand,
+	"version":     versionCommand,
+	"sync":        syncCommand,
+	"log":         logCommand,
+	"runs":        runsCommand,
+	"experiments": experimentsCommand,
+	"stats":       statsCommand,
 }
-
-// reservedSubcommands are names later versions use. They are refused rather than run as programs,
-// so that a script written today does not change meaning tomorrow.
-var reservedSubcommands = map[string]bool{"runs": true, "stats": true, "experiments": true}
 
 // run is mltrack's whole life, testable: it returns the exit code instead of exiting. It may also
 // end the process with the child's signal (see exitLikeChild).
@@ -56,10 +55,6 @@ func run(args []string, io stdio, environ []string) int {
 	if len(args) > 1 {
 		if sub, ok := subcommands[args[1]]; ok {
 			return sub(ctx, args[1:], io, env)
-		}
-		if reservedSubcommands[args[1]] {
-			fmt.Fprintf(io.err, "mltrack: %q is reserved for a subcommand this version does not have; to run a program named %s, use: mltrack -- %s\n", args[1], args[1], strings.Join(args[1:], " "))
-			return exitUsage
 		}
 	}
 	return runCommand(ctx, args, io, env)

@@ -81,7 +81,15 @@ const runUsage = `mltrack [flags] -- <command> [args...]
    Runs <command> exactly as if it ran alone (same output, exit status and signals) and records it
    as an MLflow run. Everything after "--", and everything from the command's name on, belongs to
    the command. With nothing configured, runs go to MLflow's default store: ./mlruns when it holds
-   MLflow data, else sqlite:///mlflow.db here; "mlflow ui" in this directory shows them.`
+   MLflow data, else sqlite:///mlflow.db here; "mlflow ui" in this directory shows them.
+
+   Subcommands (only as the first argument):
+     mltrack runs search|get|compare   search and inspect recorded runs (MLflow's filter language)
+     mltrack stats                     runs, success rate and durations per group, with the trend
+     mltrack experiments list          the store's experiments
+     mltrack log metric|param|tag|artifact   log into the current run from inside the command
+     mltrack sync                      deliver runs kept in the local journal
+     mltrack version | help`
 
 // newRunCLI builds the run command's flag parser. It fills cfg; run-time work happens in runCommand.
 func newRunCLI(io stdio, env environment, cfg *runConfig) *cli.Command {

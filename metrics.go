@@ -51,9 +51,9 @@ func finalMetrics(res runner.Result, sum capture.Summary, logs []capture.LogFile
 		success = 1
 	}
 	out := []mlflowclient.Metric{
-		m("duration_seconds", res.End.Sub(res.Start).Seconds()),
-		m("success", success),
-		m("exit_code", float64(commandExitCode(res))),
+		m(metricDuration, res.End.Sub(res.Start).Seconds()),
+		m(metricSuccess, success),
+		m(metricExitCode, float64(commandExitCode(res))),
 	}
 	if res.StartErr != nil {
 		return out
@@ -111,3 +111,10 @@ func runStatus(res runner.Result) mlflowclient.RunStatus {
 func round1(v float64) float64 {
 	return float64(int64(v*10+0.5)) / 10
 }
+
+// The names of the metrics the seed's queries and `mltrack stats` rely on.
+const (
+	metricDuration = "duration_seconds"
+	metricSuccess  = "success"
+	metricExitCode = "exit_code"
+)
