@@ -9,6 +9,7 @@ import (
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/mltrack/mltrack/mlflowclient"
 	"github.com/mltrack/mltrack/runner"
 )
 
@@ -157,6 +158,16 @@ func newRunCLI(io stdio, env environment, cfg *runConfig) *cli.Command {
 				if cfg.Experiment == "" {
 					cfg.ExperimentID = env.get("MLFLOW_EXPERIMENT_ID")
 				}
+			}
+			if c.IsSet("experiment") {
+				// MLflow refuses such a name when the run is created; refusing it now keeps a run
+				// from being journaled for a delivery that can never succeed.
+				if err := mlflowclient.ValidateExperimentName(cfg.Experiment); err != nil {
+					return usageError{fmt.Errorf("--experiment: %w; give a name of 1 to %d characters, or leave the flag out for the Default experiment", err, mlflowclient.MaxExperimentNameLen)}
+				}
+			}
+			if c.IsSet("experiment-id") && strings.TrimSpace(cfg.ExperimentID) == "" {
+				return usageError{errors.New("--experiment-id is empty; give an experiment id, or leave the flag out for the default experiment")}
 			}
 			if pty && noPTY {
 				return usageError{errors.New("give either --pty or --no-pty, not both")}

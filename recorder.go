@@ -81,7 +81,7 @@ func (r *recorder) journalAppend(typ string, data any) int64 {
 	}
 	seq, err := r.journal.Append(typ, data)
 	if err != nil {
-		r.warnings.once("journal", "journal: %s", oneLine(err))
+		r.warnings.once("journal", "journal: %s%s", oneLine(err), spaceAdvice(err))
 	}
 	return seq
 }
@@ -338,22 +338,22 @@ func (r *recorder) sendArtifacts(ctx context.Context, group []queuedEvent) bool 
 			r.qmu.Lock()
 			r.ack(ev.seq)
 			r.qmu.Unlock()
-		case errors.Is(err, mlflowclient.ErrUnsupportedArtifactURI), errors.Is(err, os.ErrNotExist):
+		case errors.Is(err, os.ErrNotExist):
+			// The command (or someone) removed the file after it was seen: there is nothing left
+			// to deliver, and keeping the event would leave the run pending for ever.
+			r.qmu.Lock()
+			r.ack(ev.seq)
+			r.qmu.Unlock()
+			r.warnings.once("artifact-vanished", "artifacts: %s was removed before it could be uploaded; files that vanish are skipped", f.ArtifactPath)
+		case errors.Is(err, mlflowclient.ErrUnsupportedArtifactURI):
 			r.undelivered = append(r.undelivered, *f)
-			r.warnings.once("artifact-refused:"+refusalKind(err), "artifacts: %s", oneLine(err))
+			r.warnings.once("artifact-refused", "artifacts: %s", oneLine(err))
 		default:
 			r.failed("log artifact "+f.ArtifactPath, err, false)
 			return false
 		}
 	}
 	return true
-}
-
-func refusalKind(err error) string {
-	if errors.Is(err, os.ErrNotExist) {
-		return "vanished"
-	}
-	return "unsupported"
 }
 
 // outcome says what the store got: everything, or what is left (queued events, refused files).

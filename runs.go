@@ -87,12 +87,13 @@ func runsSearchCommand(ctx context.Context, args []string, io stdio, env environ
 	if err != nil {
 		return historyError(io, name, err)
 	}
-	// Check the filter before touching the store, so a typo is reported the same everywhere.
-	parsed, err := filter.Parse(filterText)
+	// Check the filter before touching the store, so a typo costs no connection. The file store's
+	// rules accept everything any MLflow store accepts; search.Runs then applies the store's own.
+	parsed, err := filter.ParseFor(filter.FileStore, filterText)
 	if err != nil {
 		return historyError(io, name, err)
 	}
-	parsedOrder, err := filter.ParseOrderBy(orderBy)
+	parsedOrder, err := filter.ParseOrderByFor(filter.FileStore, orderBy)
 	if err != nil {
 		return historyError(io, name, err)
 	}

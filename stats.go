@@ -60,7 +60,7 @@ func statsCommand(ctx context.Context, args []string, io stdio, env environment)
 			return historyError(io, name, usageProblem{fmt.Errorf("--since: %w", err)})
 		}
 	}
-	if _, err := filter.Parse(filterText); err != nil {
+	if _, err := filter.ParseFor(filter.FileStore, filterText); err != nil {
 		return historyError(io, name, err)
 	}
 	// --since narrows the search itself, so the store sends only the runs that count.

@@ -83,7 +83,8 @@ type tracker struct {
 func (t *tracker) run(ctx context.Context) int {
 	start := time.Now()
 	// Secrets come from secret-named variables and from secret-looking arguments (--token X).
-	t.masker = redact.FromEnviron(t.env.list, redact.DefaultMinLen).With(redact.ArgSecrets(t.cfg.Argv))
+	// A secret-named -p/-t value (-p password=X) is stored as *** and masked wherever else it shows.
+	t.masker = redact.FromEnviron(t.env.list, redact.DefaultMinLen).With(redact.ArgSecrets(t.cfg.Argv)).With(secretValues(t.cfg.Params, t.cfg.Tags))
 	cwd, err := os.Getwd()
 	if err != nil {
 		cwd = "."
@@ -185,7 +186,7 @@ func (t *tracker) run(ctx context.Context) int {
 	if output != nil {
 		logs, err = output.Close(res.SharedOutput)
 		if err != nil {
-			t.warnings.add("output log: %s", oneLine(err))
+			t.warnings.add("output log: %s%s", oneLine(err), spaceAdvice(err))
 		}
 	}
 	var produced []capture.ProducedFile
@@ -224,13 +225,26 @@ func (t *tracker) run(ctx context.Context) int {
 	return exitLikeChild(res)
 }
 
+// secretValues are the values of secret-named -p and -t pairs.
+func secretValues(lists ...[]keyValue) []string {
+	var out []string
+	for _, list := range lists {
+		for _, kv := range list {
+			if kv.Value != "" && redact.IsSecretName(kv.Key) {
+				out = append(out, kv.Value)
+			}
+		}
+	}
+	return out
+}
+
 // userParamsAndTags checks -p and -t against MLflow's rules before anything starts: a name MLflow
 // would refuse is a wrong invocation (exit 125); an over-long value is truncated as MLflow does.
 func (t *tracker) userParamsAndTags() ([]mlflowclient.Param, []mlflowclient.Tag, error) {
 	var params []mlflowclient.Param
 	for _, kv := range t.cfg.Params {
 		if err := mlflowclient.ValidateKey("param", kv.Key); err != nil {
-			return nil, nil, fmt.Errorf("-p %s: %w", kv.Key, err)
+			return nil, nil, fmt.Errorf("-p: %w", err) // the error quotes the name, shortened
 		}
 		params = append(params, mlflowclient.Param{Key: kv.Key, Value: t.masker.Value(kv.Key, kv.Value)})
 	}
@@ -241,7 +255,7 @@ func (t *tracker) userParamsAndTags() ([]mlflowclient.Param, []mlflowclient.Tag,
 	var tags []mlflowclient.Tag
 	for _, kv := range t.cfg.Tags {
 		if err := mlflowclient.ValidateKey("tag", kv.Key); err != nil {
-			return nil, nil, fmt.Errorf("-t %s: %w", kv.Key, err)
+			return nil, nil, fmt.Errorf("-t: %w", err)
 		}
 		tags = append(tags, mlflowclient.Tag{Key: kv.Key, Value: t.masker.Value(kv.Key, kv.Value)})
 	}
@@ -281,7 +295,8 @@ func (t *tracker) openJournal(start time.Time) {
 	}
 	j, err := journal.Create(t.spoolDir, meta)
 	if err != nil {
-		t.warnings.add("cannot keep a local journal of this run: %s", oneLine(err))
+		// Without a journal the run survives only if the store takes it; say how to get one back.
+		t.warnings.add("cannot keep a local journal of this run: %s; set MLTRACK_SPOOL_DIR to a writable directory (the run is lost if the store is unusable too)", oneLine(err))
 		return
 	}
 	t.journal = j
@@ -479,7 +494,7 @@ func (t *tracker) keepInJournal(local, artifactPath string) {
 	}
 	dst := filepath.Join(t.journal.FilesDir(), filepath.FromSlash(artifactPath))
 	if err := copyFile(local, dst); err != nil {
-		t.warnings.once("keep:"+artifactPath, "could not keep %s in the journal: %s", artifactPath, oneLine(err))
+		t.warnings.once("keep:"+artifactPath, "could not keep %s in the journal: %s%s", artifactPath, oneLine(err), spaceAdvice(err))
 		return
 	}
 	t.rec.journalAppend(journal.TypeArtifact, artifactEvent{File: dst, ArtifactPath: artifactPath})
@@ -532,7 +547,7 @@ func (t *tracker) closeJournal() (trackingState, artifactReport) {
 		}
 	}
 	if err := t.journal.Close(); err != nil {
-		t.warnings.add("journal: %s", oneLine(err))
+		t.warnings.add("journal: %s%s", oneLine(err), spaceAdvice(err))
 	}
 	return trackingState{State: "journaled", Journal: t.journal.Dir()}, rep
 }

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"sync"
+	"syscall"
 )
 
 // warnings collects what went wrong with tracking while the command ran. They are printed after the
@@ -45,4 +47,13 @@ func (w *warnings) print(out io.Writer) {
 	for _, s := range w.all() {
 		fmt.Fprintf(out, "mltrack: warning: %s\n", s)
 	}
+}
+
+// spaceAdvice is what to do when the journal's file system is full (ENOSPC), appended to the
+// warning; "" for other errors.
+func spaceAdvice(err error) string {
+	if errors.Is(err, syscall.ENOSPC) {
+		return "; free space there, or set MLTRACK_SPOOL_DIR to a directory on another file system"
+	}
+	return ""
 }

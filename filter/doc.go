@@ -64,4 +64,14 @@
 // and ILIKE folds ASCII letters only; run_name filters compare the mlflow.runName tag; datasets
 // never match because mltrack runs have none; missing values sort last, NaN metrics after real
 // values; ties are broken by start_time descending, then run_id).
+//
+// # Dialects: MLflow's SQL store and its file store
+//
+// MLflow's file store (./mlruns) parses the same language but evaluates searches in Python, which
+// answers differently at the edges: real infinities, LIKE that stops at newlines, ILIKE with
+// Python's Unicode case folding, run_name compared with the run's name, duplicate order_by keys
+// accepted, and errors (unsuitable comparators, dataset order_by keys) raised only when a run is
+// evaluated. ParseFor(FileStore, s) and ParseOrderByFor(FileStore, obs) select those semantics, and
+// Search applies a filter and an order_by list with them, errors included (see dialect.go and
+// pylike.go). Parse, ParseOrderBy, Match and Sort keep the SQL store's.
 package filter

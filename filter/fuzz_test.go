@@ -10,9 +10,10 @@ import (
 	"github.com/mltrack/mltrack/mlflowclient"
 )
 
-// FuzzParse checks that no input makes Parse or ParseOrderBy panic or run long, that errors are
-// *SyntaxError with a position inside the input, and that a parsed filter can be matched and a
-// parsed order_by used to sort.
+// FuzzParse checks that no input makes Parse or ParseOrderBy (in both dialects) panic or run long,
+// that errors are *SyntaxError with a position inside the input, that a parsed filter can be
+// matched and a parsed order_by used to sort, and that the file store dialect accepts everything
+// the SQL dialect accepts (it only defers or drops checks).
 func FuzzParse(f *testing.F) {
 	seeds := append(append([]string(nil), diffFilters...),
 		"run_id IN ('a' # c\n)", "params.a AS case x end IS NULL", "x::y", "$$a$$", "/* a */", "`a``b`",
@@ -28,10 +29,24 @@ func FuzzParse(f *testing.F) {
 		if err == nil {
 			flt.Match(run)
 		}
+		sqlErr := err
 		obs, err := ParseOrderBy([]string{s, s})
 		checkErr(t, s, err)
 		if err == nil {
 			Sort([]mlflowclient.Run{run, run}, obs)
+		}
+		ff, err := ParseFor(FileStore, s)
+		checkErr(t, s, err)
+		if err != nil && sqlErr == nil {
+			t.Fatalf("%q: the SQL dialect accepts it, the file store dialect refuses it: %v", s, err)
+		}
+		fobs, oerr := ParseOrderByFor(FileStore, []string{s, s})
+		checkErr(t, s, oerr)
+		if err == nil && oerr == nil {
+			_, err := Search([]mlflowclient.Run{run, run}, ff, fobs)
+			if err != nil {
+				checkErr(t, s, err)
+			}
 		}
 		if d := time.Since(start); d > 2*time.Second {
 			t.Errorf("parsing %d bytes took %v", len(s), d)

@@ -35,8 +35,13 @@ func (f Filter) Match(r mlflowclient.Run) bool {
 	return true
 }
 
-// Match reports whether the run satisfies the clause.
+// Match reports whether the run satisfies the clause, with the semantics of the clause's dialect
+// (see ParseFor). A clause whose check MLflow's file store makes only on evaluation (an unsuitable
+// comparator) matches nothing; Search reports it as MLflow does.
 func (c Clause) Match(r mlflowclient.Run) bool {
+	if c.dialect == FileStore {
+		return c.matchFileStore(r)
+	}
 	switch c.Kind {
 	case Metric:
 		m, ok := latestMetric(r, c.Key)
@@ -94,25 +99,36 @@ func attributeString(r mlflowclient.Run, key string) (string, bool) {
 // latestMetric returns the latest value of a metric: Run.Data.Metrics normally holds one entry per
 // key; if it holds several, the maximum by (step, timestamp, value) wins, as in MLflow.
 func latestMetric(r mlflowclient.Run, key string) (float64, bool) {
+	return latestMetricIn(SQLStore, r, key)
+}
+
+// latestMetricIn is latestMetric for a dialect: the SQL store compares the values it keeps (±Inf
+// as ±MaxFloat64, NaN as 0); the file store compares the real values with Python's max(), where
+// the first of several points with the same step and timestamp wins unless a later one is
+// greater (NaN is never greater, nor is anything greater than NaN).
+func latestMetricIn(d Dialect, r mlflowclient.Run, key string) (float64, bool) {
 	var best mlflowclient.Metric
 	found := false
 	for _, m := range r.Data.Metrics {
 		if m.Key != key {
 			continue
 		}
-		if !found || newerMetric(m, best) {
+		if !found || newerMetric(d, m, best) {
 			best, found = m, true
 		}
 	}
 	return best.Value, found
 }
 
-func newerMetric(a, b mlflowclient.Metric) bool {
+func newerMetric(d Dialect, a, b mlflowclient.Metric) bool {
 	if a.Step != b.Step {
 		return a.Step > b.Step
 	}
 	if a.Timestamp != b.Timestamp {
 		return a.Timestamp > b.Timestamp
+	}
+	if d == FileStore {
+		return a.Value > b.Value
 	}
 	return sqlStoredFloat(a.Value) > sqlStoredFloat(b.Value)
 }

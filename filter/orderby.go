@@ -15,6 +15,12 @@ type OrderBy struct {
 	// Alias is the key as written when it was an alias ("" otherwise).
 	Alias     string
 	Ascending bool
+
+	// dialect selects Sort's semantics (ParseOrderByFor).
+	dialect Dialect
+	// problem is an error the dialect's store raises only when there is a run to sort (a dataset
+	// key in MLflow's file store); Search reports it then.
+	problem error
 }
 
 // ParseOrderBy parses order_by clauses with MLflow 3.18's rules: each clause is one key,
@@ -26,6 +32,10 @@ type OrderBy struct {
 // created/Created (the spaced "run name" aliases are not orderable). Datasets and duplicate keys
 // are refused, as MLflow's SQL store does. Errors are *SyntaxError with Source "order_by[i]".
 func ParseOrderBy(clauses []string) ([]OrderBy, error) {
+	return parseOrderBy(SQLStore, clauses)
+}
+
+func parseOrderBy(d Dialect, clauses []string) ([]OrderBy, error) {
 	out := make([]OrderBy, 0, len(clauses))
 	seen := map[[2]string]int{}
 	for i, c := range clauses {
@@ -34,11 +44,17 @@ func ParseOrderBy(clauses []string) ([]OrderBy, error) {
 		if err != nil {
 			return nil, err
 		}
+		ob.dialect = d
 		if ob.Kind == Dataset {
-			return nil, &SyntaxError{Source: source, Input: c, Pos: 0, Msg: "datasets cannot be ordered by; expected a metrics., params., tags. or attribute key"}
+			err := &SyntaxError{Source: source, Input: c, Pos: 0, Msg: "datasets cannot be ordered by; expected a metrics., params., tags. or attribute key"}
+			if d != FileStore {
+				return nil, err
+			}
+			// MLflow's file store parses the key and fails only when it computes a run's sort key.
+			ob.problem = err
 		}
 		k := [2]string{string(ob.Kind), ob.Key}
-		if j, dup := seen[k]; dup {
+		if j, dup := seen[k]; dup && d != FileStore { // the file store just sorts by the key again
 			return nil, &SyntaxError{Source: source, Input: c, Pos: 0,
 				Msg: fmt.Sprintf("duplicate order_by key: %s %q is already ordered by in order_by[%d]", kindName(ob.Kind), ob.Key, j)}
 		}

@@ -42,6 +42,12 @@ type Clause struct {
 	Value any
 	// Pos is the byte offset of the clause in the filter string.
 	Pos int
+
+	// dialect selects Match's semantics (ParseFor).
+	dialect Dialect
+	// problem is a check that failed but that the dialect's store makes only when it evaluates
+	// the clause on a run (FileStore); Search reports it then.
+	problem error
 }
 
 // SyntaxError is a filter or order_by clause that MLflow would reject, with the position of the
@@ -170,6 +176,10 @@ func contains(list []string, s string) bool {
 // quotes. String values need single or double quotes (no escapes: the quotes are just removed);
 // metric and start_time/end_time values are unquoted numbers.
 func Parse(s string) (Filter, error) {
+	return parse(SQLStore, s)
+}
+
+func parse(d Dialect, s string) (Filter, error) {
 	if s == "" {
 		return Filter{}, nil
 	}
@@ -191,17 +201,23 @@ func Parse(s string) (Filter, error) {
 		if t.class != gComparison {
 			continue
 		}
-		c, err := comparison(s, t)
+		c, err := comparison(d, s, t)
 		if err != nil {
 			return Filter{}, err
 		}
+		c.dialect = d
 		f.Clauses = append(f.Clauses, c)
 	}
-	// The stores check comparators (and fail on some values) when they run the search, after
-	// parsing every clause; mltrack reports those problems at parse time.
+	// The stores check comparators when they run the search, after parsing every clause. The SQL
+	// store checks every clause before it runs the query, so mltrack reports those problems at
+	// parse time; the file store checks a clause when it evaluates it on a run, so they wait for
+	// Search.
 	for i := range f.Clauses {
-		if err := checkClause(s, top, &f.Clauses[i]); err != nil {
-			return Filter{}, err
+		if err := checkClause(d, s, top, &f.Clauses[i]); err != nil {
+			if d != FileStore {
+				return Filter{}, err
+			}
+			f.Clauses[i].problem = err
 		}
 	}
 	return f, nil
@@ -323,7 +339,7 @@ func joinInComparisons(kids []*node) []*node {
 }
 
 // comparison turns one comparison group into a clause, with MLflow's checks (_get_comparison).
-func comparison(s string, c *node) (Clause, error) {
+func comparison(d Dialect, s string, c *node) (Clause, error) {
 	var toks []*node
 	for _, k := range c.kids {
 		if k.isGroup() || !k.typ.isWhitespace() {
@@ -381,6 +397,10 @@ func comparison(s string, c *node) (Clause, error) {
 			switch {
 			case right.typIn(tNumberInteger):
 				v, err := strconv.ParseInt(asciiDigits(right.text()), 10, 64)
+				if err != nil && d == FileStore {
+					cl.Value = hugeInt(asciiDigits(right.text())) // Python compares big integers
+					break
+				}
 				if err != nil {
 					// Python reads any size; the SQL store then fails to bind it.
 					return Clause{}, syntaxErr(s, right.pos, "%s is out of range for %s (a 64-bit integer of epoch milliseconds)", right.text(), displayKey(key, alias))
@@ -448,9 +468,12 @@ func listValue(s string, paren *node, after string) ([]string, error) {
 	return v, nil
 }
 
-// checkClause applies the checks MLflow's SQL store makes when it runs the search: the comparator
-// must suit the key, and some values cannot be bound.
-func checkClause(s string, top []*node, c *Clause) error {
+// checkClause applies the checks MLflow's stores make when they run the search: the comparator
+// must suit the key, and a list needs IN or NOT IN. It resolves aliases and upper-cases the
+// comparator first, even when a check fails, because the file store dialect keeps such a clause
+// (its error is raised when a run reaches it). In that dialect = and != with a list are not errors:
+// Python compares a string with the list.
+func checkClause(d Dialect, s string, top []*node, c *Clause) error {
 	op := pyUpper(c.Op)
 	opPos := c.Pos
 	for _, t := range top {
@@ -483,13 +506,20 @@ func checkClause(s string, top []*node, c *Clause) error {
 	case Dataset:
 		allowed = datasetOps
 	}
-	if !contains(allowed, op) {
-		return syntaxErr(s, opPos, "comparator %q is not allowed for %s %q; expected one of %s", c.Op, kindName(c.Kind), displayKey(c.Key, c.Alias), strings.Join(allowed, ", "))
-	}
+	written := c.Op
 	c.Op = op
+	if !contains(allowed, op) {
+		return syntaxErr(s, opPos, "comparator %q is not allowed for %s %q; expected one of %s", written, kindName(c.Kind), displayKey(c.Key, c.Alias), strings.Join(allowed, ", "))
+	}
 	_, isList := c.Value.([]string)
 	if isList && op != "IN" && op != "NOT IN" {
-		return syntaxErr(s, opPos, "a parenthesized list needs IN or NOT IN, not %q", op)
+		switch {
+		case d != FileStore:
+			return syntaxErr(s, opPos, "a parenthesized list needs IN or NOT IN, not %q", op)
+		case (op == "LIKE" || op == "ILIKE") && c.Kind == Attribute:
+			// Python's re.escape fails on the list; for datasets the file store compares nothing.
+			return syntaxErr(s, opPos, "%s needs a quoted string pattern, not a parenthesized list", op)
+		}
 	}
 	return nil
 }

@@ -16,6 +16,10 @@ import (
 // name (the runs table's name column, not the tag); end_time is missing while a run has none
 // (EndTime 0), and run_name while the name is empty (a NULL column). With no clauses the order is
 // start_time descending, run_id ascending.
+//
+// Clauses parsed with the FileStore dialect sort as MLflow's file store does (SearchUtils.sort:
+// stable sorts by each clause from the last to the first over the default order, which comes to
+// the same rules), except that metrics sort by their real value (+Inf after MaxFloat64).
 func Sort(runs []mlflowclient.Run, order []OrderBy) {
 	keys := make([][]sortKey, len(runs))
 	for i, r := range runs {
@@ -99,12 +103,15 @@ func sortKeyOf(r mlflowclient.Run, ob OrderBy) sortKey {
 	missing := sortKey{rank: 2}
 	switch ob.Kind {
 	case Metric:
-		v, ok := latestMetric(r, ob.Key)
+		v, ok := latestMetricIn(ob.dialect, r, ob.Key)
 		if !ok {
 			return missing
 		}
 		if math.IsNaN(v) {
 			return sortKey{rank: 1}
+		}
+		if ob.dialect == FileStore {
+			return sortKey{kind: 'f', num: v} // Python sorts the real value, ±Inf included
 		}
 		return sortKey{kind: 'f', num: sqlStoredFloat(v)}
 	case Param:

@@ -193,7 +193,12 @@ func (s *fileStore) initRoot() error {
 	case err == nil && !fi.IsDir():
 		return fmt.Errorf("%s is not a directory; point the tracking URI at a directory", s.root)
 	case errors.Is(err, fs.ErrNotExist):
-		if err := os.MkdirAll(s.root, fsDirMode); err != nil {
+		// A store mltrack creates is private to its user (as the SQLite store, see
+		// createSQLiteDatabase); what lies below inherits the protection of the root.
+		if err := os.MkdirAll(filepath.Dir(s.root), fsDirMode); err != nil {
+			return fmt.Errorf("create store directory: %w", err)
+		}
+		if err := os.Mkdir(s.root, privateDirMode); err != nil && !errors.Is(err, fs.ErrExist) {
 			return fmt.Errorf("create store directory: %w", err)
 		}
 	case err != nil:

@@ -94,6 +94,10 @@ feed:
 	return runs, nil
 }
 
+// SearchesInPython reports true: MLflow's FileStore filters and sorts runs in Python (see
+// PythonSearcher).
+func (s *fileStore) SearchesInPython() bool { return true }
+
 type fsExperimentDir struct{ id, dir string }
 
 // experimentDirsFor resolves experiment ids to their directories, active first, then .trash, as

@@ -99,6 +99,17 @@ type RunLister interface {
 	ListRuns(ctx context.Context, experimentIDs []string, view ViewType) ([]Run, error)
 }
 
+// PythonSearcher is implemented by the file store, whose run searches MLflow evaluates in Python
+// (FileStore._search_runs: SearchUtils.filter and SearchUtils.sort over every run) rather than in
+// SQL. The two engines answer differently at the edges (infinities, LIKE and newlines, ILIKE and
+// accents, run_name, when errors are raised), so a caller that searches a RunLister's runs itself
+// must know which one to imitate: package search uses filter.FileStore semantics for it.
+type PythonSearcher interface {
+	RunLister
+	// SearchesInPython reports whether MLflow searches this store in Python.
+	SearchesInPython() bool
+}
+
 // ExperimentLister lists experiments in MLflow's default order (creation_time descending, then
 // experiment id), with their tags.
 type ExperimentLister interface {
@@ -139,6 +150,7 @@ var (
 	_ RunLister        = (*fileStore)(nil)
 	_ ExperimentLister = (*fileStore)(nil)
 	_ ArtifactLister   = (*fileStore)(nil)
+	_ PythonSearcher   = (*fileStore)(nil)
 	_ ServerSearcher   = (*RESTStore)(nil)
 	_ ExperimentLister = (*RESTStore)(nil)
 	_ ArtifactLister   = (*RESTStore)(nil)

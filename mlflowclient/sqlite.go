@@ -947,6 +947,9 @@ func (s *sqliteStore) LogArtifact(ctx context.Context, run RunInfo, localPath, a
 		return fmt.Errorf("run %s keeps its artifacts behind a tracking server (%s: its experiment was created by `mlflow server` or `mlflow ui`); point MLFLOW_TRACKING_URI at that server (http://...) or use an experiment created by mltrack or MLflow's Python client: %w",
 			run.RunID, uri, ErrUnsupportedArtifactURI)
 	}
+	if dir, err := localArtifactDir(uri); err == nil {
+		privateArtifactRoot(s.path, s.artifactRoot(), dir)
+	}
 	if err := copyLocalArtifact(ctx, uri, localPath, artifactPath); err != nil {
 		return fmt.Errorf("log artifact %s of run %s: %w", artifactPath, run.RunID, err)
 	}

@@ -242,6 +242,11 @@ func createSQLiteDatabase(ctx context.Context, dbPath, artifactRoot string, now 
 	if err := buildSQLiteDatabase(ctx, tmp, artifactRoot, now, lockTimeoutMS); err != nil {
 		return false, err
 	}
+	// A store mltrack creates is private to its user: runs hold command lines, outputs and
+	// environment-derived context. An existing store keeps whatever permissions it has.
+	if err := os.Chmod(tmp, privateFileMode); err != nil {
+		return false, fmt.Errorf("create database %s: %w", dbPath, err)
+	}
 	err := os.Link(tmp, dbPath)
 	if err == nil {
 		return true, nil
@@ -257,6 +262,29 @@ func createSQLiteDatabase(ctx context.Context, dbPath, artifactRoot string, now 
 		return false, fmt.Errorf("put the new database in place at %s: link: %v; copy: %w", dbPath, err, cerr)
 	}
 	return created, nil
+}
+
+// Modes of what mltrack creates at the top of a new local store (see createSQLiteDatabase).
+const (
+	privateFileMode = 0o600
+	privateDirMode  = 0o700
+)
+
+// privateArtifactRoot creates the default artifact root of a private database (./mlruns next to
+// it, see sqliteStore.artifactRoot) private as well, before the first artifact goes under it, so
+// that the artifacts below are private whatever their own modes. A root that exists, or the root
+// of a database others may read, is left alone; a failure is left for the upload to report.
+func privateArtifactRoot(dbPath, root, artifactDir string) {
+	if rel, err := filepath.Rel(root, artifactDir); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return
+	}
+	if _, err := os.Stat(root); !errors.Is(err, fs.ErrNotExist) {
+		return
+	}
+	if fi, err := os.Stat(dbPath); err != nil || fi.Mode().Perm()&0o077 != 0 {
+		return
+	}
+	_ = os.Mkdir(root, privateDirMode)
 }
 
 // removeStaleTemporaries deletes temporary databases that a killed mltrack left next to base; one
@@ -301,7 +329,7 @@ func copyNewFile(src, dst string) (bool, error) {
 		return false, err
 	}
 	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, privateFileMode)
 	if errors.Is(err, fs.ErrExist) {
 		return false, nil
 	}

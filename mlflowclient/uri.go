@@ -66,6 +66,13 @@ func ParseScheme(uri string) (Scheme, error) {
 	case strings.HasPrefix(uri, "file:"):
 		return SchemeFile, nil
 	}
+	// MLflow reads these bare words as schemes, not as directory names (its store registry:
+	// `store_uri in {"databricks", "databricks-uc", "uc"}`); a file store named ./databricks
+	// would silently keep runs the user expects in Databricks.
+	switch uri {
+	case "databricks", "databricks-uc", "uc":
+		return "", fmt.Errorf("tracking URI %q names MLflow's %s store, which mltrack does not write directly; use an http(s):// tracking server, or write ./%s for a local directory of that name", uri, uri, uri)
+	}
 	if u, err := url.Parse(uri); err == nil && len(u.Scheme) > 1 {
 		switch u.Scheme {
 		case "postgresql", "postgres", "mysql", "mssql", "databricks", "databricks-uc", "uc":

@@ -4,8 +4,9 @@
 // Filters and order_by clauses are always checked with package filter first, so a bad one gets
 // mltrack's positioned error whatever the store. Then a tracking server answers the search itself
 // (mlflowclient.ServerSearcher, page by page), and for the local stores (SQLite, file) mltrack
-// loads the runs (mlflowclient.RunLister) and applies MLflow's semantics with filter.Match and
-// filter.Sort.
+// loads the runs (mlflowclient.RunLister) and applies the semantics MLflow has on that store with
+// filter.Search: its SQL store's on SQLite, its file store's (Python) on a file store
+// (mlflowclient.PythonSearcher), which differ at the edges (see filter.FileStore).
 package search
 
 import (
@@ -40,13 +41,21 @@ type Request struct {
 //
 // A bad filter or order_by clause is a *filter.SyntaxError (one line of message, then the input
 // with a caret under the problem), for every store. On a tracking server the server evaluates the
-// search; on the SQLite and file stores mltrack does, with the semantics of MLflow's SQL store.
+// search; on the SQLite and file stores mltrack does, with the semantics MLflow has on that store,
+// so the answer is what mlflow.search_runs answers there: the same runs, in the same order, and an
+// error where MLflow raises one.
 func Runs(ctx context.Context, store mlflowclient.Store, req Request) ([]mlflowclient.Run, error) {
-	f, err := filter.Parse(req.Filter)
+	// A tracking server is checked as the SQL store it almost always runs (a file-store backend
+	// would accept a few filters mltrack then refuses, such as duplicate order_by keys).
+	dialect := filter.SQLStore
+	if ps, ok := store.(mlflowclient.PythonSearcher); ok && ps.SearchesInPython() {
+		dialect = filter.FileStore
+	}
+	f, err := filter.ParseFor(dialect, req.Filter)
 	if err != nil {
 		return nil, err
 	}
-	order, err := filter.ParseOrderBy(req.OrderBy)
+	order, err := filter.ParseOrderByFor(dialect, req.OrderBy)
 	if err != nil {
 		return nil, err
 	}
@@ -90,17 +99,39 @@ func Runs(ctx context.Context, store mlflowclient.Store, req Request) ([]mlflowc
 	if err != nil {
 		return nil, fmt.Errorf("search runs in %s: %w", store.URI(), err)
 	}
-	hits := all[:0]
-	for _, r := range all {
-		if f.Match(r) {
-			hits = append(hits, r)
-		}
+	if dialect == filter.FileStore {
+		all = repeatPerMention(all, ids)
 	}
-	filter.Sort(hits, order)
+	hits, err := filter.Search(all, f, order)
+	if err != nil {
+		return nil, err
+	}
 	if len(hits) > limit {
 		hits = hits[:limit]
 	}
 	return hits, nil
+}
+
+// repeatPerMention repeats each run once per mention of its experiment in ids: MLflow's file store
+// searches the experiments one after the other, so an experiment named twice gives its runs twice
+// (the SQL store's "experiment_id IN (...)" gives them once).
+func repeatPerMention(runs []mlflowclient.Run, ids []string) []mlflowclient.Run {
+	mentions := map[string]int{}
+	repeated := false
+	for _, id := range ids {
+		mentions[id]++
+		repeated = repeated || mentions[id] > 1
+	}
+	if !repeated {
+		return runs
+	}
+	var out []mlflowclient.Run
+	for _, r := range runs {
+		for range max(mentions[r.Info.ExperimentID], 1) {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // maxResults applies MLflow's default and limit to a requested maximum.
