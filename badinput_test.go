@@ -310,7 +310,7 @@ const (
 	usageLine        = `^mltrack: no command given; usage: mltrack \[flags\] -- <command> \[args\.\.\.\]$`
 	namesMayOnly     = `names may only contain alphanumerics, underscores \(_\), dashes \(-\), periods \(\.\), spaces \( \), colon \(:\) and slashes \(/\)$`
 	normalisedPath   = `it must be a normalised relative path \(no leading '/', no '\.\.', '\.', or '//' parts\)$`
-	deliverLater     = `^mltrack: warning: deliver it later with: mltrack sync( --tracking-uri .*)?$`
+	deliverLater     = `^mltrack: warning: (deliver it later with: mltrack sync --tracking-uri .*|once the tracking URI is fixed, deliver it with: mltrack sync --from .* --tracking-uri URI)$`
 	journalUnusable  = `^mltrack: warning: cannot keep a local journal of this run: create journal in .*: mkdir .*: not a directory; set MLTRACK_SPOOL_DIR to a writable directory \(the run is lost if the store is unusable too\)$`
 	sqlitePrefixWarn = `^mltrack: warning: tracking store: experiment: sqlite database .*`
 )

@@ -110,7 +110,7 @@ func runsSearchCommand(ctx context.Context, args []string, io stdio, env environ
 	defer store.Close()
 	exps, err := search.Experiments(ctx, store, experiments)
 	if err != nil {
-		if len(experiments) > 0 && !isStoreFailure(err) {
+		if ee := (*search.ExperimentError)(nil); errors.As(err, &ee) {
 			err = usageProblem{err}
 		}
 		return historyError(io, name, err)
@@ -147,12 +147,6 @@ func runsSearchCommand(ctx context.Context, args []string, io stdio, env environ
 		}
 	}
 	return 0
-}
-
-// isStoreFailure tells an error of the store (unreachable, unreadable) from an answer about what
-// the user asked for (no such experiment).
-func isStoreFailure(err error) bool {
-	return !strings.Contains(err.Error(), "no experiment named") && !strings.Contains(err.Error(), "is ambiguous")
 }
 
 // column is one extra table column: a metric, param or tag.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -83,7 +84,7 @@ func statsCommand(ctx context.Context, args []string, io stdio, env environment)
 	defer store.Close()
 	exps, err := search.Experiments(ctx, store, experiments)
 	if err != nil {
-		if len(experiments) > 0 && !isStoreFailure(err) {
+		if ee := (*search.ExperimentError)(nil); errors.As(err, &ee) {
 			err = usageProblem{err}
 		}
 		return historyError(io, name, err)

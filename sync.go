@@ -211,15 +211,17 @@ func (t *tracker) afterRun(ctx context.Context, tracking trackingState) {
 	if ephemeral, provider := journal.LooksEphemeral(t.env.get); ephemeral {
 		t.warnings.add("this looks like a %s machine: the run kept in %s will be lost with the machine; run `mltrack sync` before the job ends (or fix the tracking store)", provider, tracking.Journal)
 	} else {
-		t.warnings.add("deliver it later with: mltrack sync%s", syncHint(t.cfg.TrackingURI))
+		t.warnings.add("%s", syncHint(t.uri, t.journalURI))
 	}
 }
 
-func syncHint(configured string) string {
-	if configured == "" {
-		return ""
+// syncHint says how to deliver a journaled run: to the resolved store (absolute, so it works from
+// any directory), or, when the tracking URI itself was unusable, to a store the user picks.
+func syncHint(resolved, journalURI string) string {
+	if resolved == "" {
+		return fmt.Sprintf("once the tracking URI is fixed, deliver it with: mltrack sync --from %s --tracking-uri URI", shellQuote(journalURI))
 	}
-	return " --tracking-uri " + shellQuote(mlflowclient.RedactURI(configured))
+	return "deliver it later with: mltrack sync --tracking-uri " + shellQuote(mlflowclient.RedactURI(resolved))
 }
 
 // deliverEarlierRuns delivers journals left for this run's store. Journals held by another process

@@ -183,14 +183,14 @@ func Experiments(ctx context.Context, store mlflowclient.Store, namesOrIDs []str
 		var exp mlflowclient.Experiment
 		switch {
 		case byID != nil && byName != nil && byID.ID != byName.ID:
-			return nil, fmt.Errorf("experiment %q is ambiguous in %s: it is the id of experiment %q and the name of the experiment with id %s; give the id of the one you mean",
-				arg, store.URI(), byID.Name, byName.ID)
+			return nil, &ExperimentError{Msg: fmt.Sprintf("experiment %q is ambiguous in %s: it is the id of experiment %q and the name of the experiment with id %s; give the id of the one you mean",
+				arg, store.URI(), byID.Name, byName.ID)}
 		case byID != nil:
 			exp = *byID
 		case byName != nil:
 			exp = *byName
 		default:
-			return nil, fmt.Errorf("no experiment named %q or with that id in %s; `mltrack experiments list` shows them", arg, store.URI())
+			return nil, &ExperimentError{Msg: fmt.Sprintf("no experiment named %q or with that id in %s; `mltrack experiments list` shows them", arg, store.URI())}
 		}
 		if !seen[exp.ID] {
 			seen[exp.ID] = true
@@ -199,6 +199,12 @@ func Experiments(ctx context.Context, store mlflowclient.Store, namesOrIDs []str
 	}
 	return out, nil
 }
+
+// ExperimentError is an experiment argument that names no experiment, or two: the caller's input
+// is wrong, the store answered fine.
+type ExperimentError struct{ Msg string }
+
+func (e *ExperimentError) Error() string { return e.Msg }
 
 type resolver func(arg string) (byID, byName *mlflowclient.Experiment, err error)
 
