@@ -11,3 +11,6 @@ import (
 func killSelf(sig syscall.Signal) {
 	os.Exit(128 + int(sig))
 }
+
+// testSignals are the signals `testchild kill NAME` knows: none here.
+var testSignals = map[string]syscall.Signal{}

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -155,7 +154,7 @@ func testChild() {
 				os.Exit(1)
 			}
 		case "kill":
-			sig := map[string]syscall.Signal{"TERM": syscall.SIGTERM, "INT": syscall.SIGINT, "KILL": syscall.SIGKILL, "SEGV": syscall.SIGSEGV, "HUP": syscall.SIGHUP, "QUIT": syscall.SIGQUIT, "ABRT": syscall.SIGABRT}[step[1]]
+			sig := testSignals[step[1]]
 			killSelf(sig)
 		case "sleep":
 			f, _ := strconv.ParseFloat(step[1], 64)

@@ -16,3 +16,7 @@ func killSelf(sig syscall.Signal) {
 	time.Sleep(5 * time.Second)
 	os.Exit(99)
 }
+
+// testSignals are the signals `testchild kill NAME` knows.
+var testSignals = map[string]syscall.Signal{"TERM": syscall.SIGTERM, "INT": syscall.SIGINT, "KILL": syscall.SIGKILL, "SEGV": syscall.SIGSEGV,
+	"HUP": syscall.SIGHUP, "QUIT": syscall.SIGQUIT, "ABRT": syscall.SIGABRT, "USR1": syscall.SIGUSR1}

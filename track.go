@@ -209,9 +209,16 @@ func (t *tracker) run(ctx context.Context) int {
 
 	status := runStatus(res)
 	final := finalMetrics(res, summary, logs, res.End)
-	t.rec.logBatch(final, nil, t.endTags(res, runCtx))
-
-	t.logArtifacts(endCtx, logs, produced)
+	if _, oneStep := t.rec.store.(mlflowclient.RunFinisher); oneStep {
+		// A local store copies the files on this machine: record them first, so that the last
+		// metrics and the final status go in one write (one SQLite transaction, fewer fsyncs).
+		t.logArtifacts(endCtx, logs, produced)
+		t.rec.logBatch(final, nil, t.endTags(res, runCtx))
+	} else {
+		// Elsewhere the metrics go first: a slow upload must not hold them back.
+		t.rec.logBatch(final, nil, t.endTags(res, runCtx))
+		t.logArtifacts(endCtx, logs, produced)
+	}
 	t.rec.finish(endCtx, status, res.End)
 
 	tracking, art := t.closeJournal()

@@ -12,7 +12,6 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"sort"
 	"strconv"
@@ -73,9 +72,28 @@ var fsRunStatusCodes = map[RunStatus]int64{
 // MLflow's id syntax (mlflow/utils/validation.py). Checking it before building a path keeps ids
 // from walking out of the store.
 var (
-	fsExperimentIDPattern = regexp.MustCompile(`^[a-zA-Z0-9][\w\-]{0,63}$`)
-	fsRunIDPattern        = regexp.MustCompile(`^[a-zA-Z0-9][\w\-]{0,255}$`)
+	fsExperimentIDPattern = fsIDSyntax{maxLen: 64}  // ^[a-zA-Z0-9][\w\-]{0,63}$
+	fsRunIDPattern        = fsIDSyntax{maxLen: 256} // ^[a-zA-Z0-9][\w\-]{0,255}$
 )
+
+// fsIDSyntax is MLflow's id pattern ^[a-zA-Z0-9][\w\-]{0,maxLen-1}$ (ASCII \w), checked by hand:
+// as a regexp the bounded repetition compiled into hundreds of kilobytes at every start of mltrack.
+type fsIDSyntax struct{ maxLen int }
+
+// MatchString reports whether s is a valid id.
+func (p fsIDSyntax) MatchString(s string) bool {
+	if len(s) == 0 || len(s) > p.maxLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		alnum := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+		if !alnum && (i == 0 || (c != '_' && c != '-')) {
+			return false
+		}
+	}
+	return true
+}
 
 // fileStore writes MLflow's file-store layout (./mlruns) exactly as file_store.py reads it.
 //

@@ -1249,3 +1249,18 @@ func FuzzFileStoreRunMeta(f *testing.F) {
 		}
 	})
 }
+
+// TestFSIDSyntax checks the hand-written id check against the regexp MLflow uses.
+func TestFSIDSyntax(t *testing.T) {
+	exp := regexp.MustCompile(`^[a-zA-Z0-9][\w\-]{0,63}$`)
+	run := regexp.MustCompile(`^[a-zA-Z0-9][\w\-]{0,255}$`)
+	for _, s := range []string{"", "0", "a", "_a", "-a", "a_b-c", "a.b", "a/b", "..", "é", "a\x00", "ab c",
+		strings.Repeat("a", 64), strings.Repeat("a", 65), strings.Repeat("a", 256), strings.Repeat("a", 257), "0123456789abcdef0123456789abcdef"} {
+		if got, want := fsExperimentIDPattern.MatchString(s), exp.MatchString(s); got != want {
+			t.Errorf("experiment id %q: %v, regexp says %v", s, got, want)
+		}
+		if got, want := fsRunIDPattern.MatchString(s), run.MatchString(s); got != want {
+			t.Errorf("run id %q: %v, regexp says %v", s, got, want)
+		}
+	}
+}

@@ -441,7 +441,7 @@ func (c *httpClient) attempt(ctx context.Context, cl *call) outcome {
 		return outcome{resp: resp, body: body}
 	}
 	apiErr := c.apiError(cl.method, shownURL, resp.StatusCode, body)
-	o := outcome{resp: resp, err: apiErr, retry: c.policy.retryableStatus(resp), ambiguous: !unprocessedStatus(resp.StatusCode)}
+	o := outcome{resp: resp, err: apiErr, retry: c.policy.retryableStatus(resp) || serverPoolExhausted(resp.StatusCode, body), ambiguous: !unprocessedStatus(resp.StatusCode)}
 	if o.retry && (artifactsNotServed(apiErr) || deterministicServerError(apiErr) || (cl.permanent != nil && cl.permanent(apiErr))) {
 		o.retry = false
 	}
@@ -611,3 +611,11 @@ func (r *idleResetReader) Read(p []byte) (int, error) {
 }
 
 func (r *idleResetReader) Close() error { return r.rc.Close() }
+
+// serverPoolExhausted recognises MLflow's answer when its database connection pool stayed full
+// for the pool timeout (SQLAlchemy's "QueuePool limit of size N overflow M reached"): MLflow
+// reports it as 400 BAD_REQUEST, which no client retries, although it is a passing overload (seen
+// with 32 clients at once against a SQLite-backed server). It is retried like a 503.
+func serverPoolExhausted(status int, body []byte) bool {
+	return status == http.StatusBadRequest && bytes.Contains(body, []byte("QueuePool limit"))
+}

@@ -86,6 +86,39 @@ func TestRESTRetryStatusBurstThenSuccess(t *testing.T) {
 	}
 }
 
+// TestRESTRetryPoolExhausted: MLflow answers a full database connection pool with 400
+// BAD_REQUEST "QueuePool limit ... reached"; mltrack retries it (any other 400 it does not).
+func TestRESTRetryPoolExhausted(t *testing.T) {
+	var calls atomic.Int32
+	srv := restFakeServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) <= 2 {
+			restWriteJSON(w, 400, `{"error_code": "BAD_REQUEST", "message": "(sqlalchemy.exc.TimeoutError) QueuePool limit of size 5 overflow 10 reached, connection timed out, timeout 30.00"}`)
+			return
+		}
+		restWriteJSON(w, 200, restExperimentJSON)
+	})
+	st := restOpen(t, srv.URL, Options{HTTP: fastRetries})
+	if _, err := st.GetExperiment(context.Background(), "1"); err != nil {
+		t.Fatal(err)
+	}
+	if calls.Load() != 3 {
+		t.Fatalf("%d requests, want 3", calls.Load())
+	}
+
+	var other atomic.Int32
+	srv = restFakeServer(t, func(w http.ResponseWriter, r *http.Request) {
+		other.Add(1)
+		restWriteJSON(w, 400, `{"error_code": "INVALID_PARAMETER_VALUE", "message": "bad"}`)
+	})
+	st = restOpen(t, srv.URL, Options{HTTP: fastRetries})
+	if _, err := st.GetExperiment(context.Background(), "1"); err == nil {
+		t.Fatal("a plain 400 succeeded")
+	}
+	if other.Load() != 1 {
+		t.Fatalf("a plain 400 was sent %d times, want once", other.Load())
+	}
+}
+
 func TestRESTRetryAfterHonoured(t *testing.T) {
 	tests := []struct {
 		name       string

@@ -780,13 +780,8 @@ func (s *sqliteStore) LogBatch(ctx context.Context, runID string, metrics []Metr
 			return err
 		}
 		var err error
-		if conflicts, err = sqliteLogParams(ctx, tx, runID, clean.Params); err != nil {
-			return err
-		}
-		if err := sqliteLogMetrics(ctx, tx, runID, clean.Metrics); err != nil {
-			return err
-		}
-		return sqliteSetTags(ctx, tx, runID, clean.Tags)
+		conflicts, err = sqliteLogBatchTx(ctx, tx, runID, clean)
+		return err
 	})
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
@@ -800,11 +795,78 @@ func (s *sqliteStore) LogBatch(ctx context.Context, runID string, metrics []Metr
 	return nil
 }
 
-func (s *sqliteStore) UpdateRun(ctx context.Context, runID string, status RunStatus, endTime int64) error {
+// sqliteLogBatchTx writes sanitized params, metrics and tags inside tx, as MLflow's log_batch.
+func sqliteLogBatchTx(ctx context.Context, tx *sql.Tx, runID string, clean Sanitized) ([]ParamConflict, error) {
+	conflicts, err := sqliteLogParams(ctx, tx, runID, clean.Params)
+	if err != nil {
+		return nil, err
+	}
+	if err := sqliteLogMetrics(ctx, tx, runID, clean.Metrics); err != nil {
+		return nil, err
+	}
+	return conflicts, sqliteSetTags(ctx, tx, runID, clean.Tags)
+}
+
+// sqliteUpdateRunTx sets a run's status (and end time unless 0) inside tx.
+func sqliteUpdateRunTx(ctx context.Context, tx *sql.Tx, runID string, status RunStatus, endTime int64) error {
+	var err error
+	if endTime != 0 {
+		_, err = tx.ExecContext(ctx, "UPDATE runs SET status = ?, end_time = ? WHERE run_uuid = ?", string(status), endTime, runID)
+	} else {
+		_, err = tx.ExecContext(ctx, "UPDATE runs SET status = ? WHERE run_uuid = ?", string(status), runID)
+	}
+	return err
+}
+
+func checkRunStatus(status RunStatus) error {
 	switch status {
 	case StatusRunning, StatusScheduled, StatusFinished, StatusFailed, StatusKilled:
-	default:
-		return fmt.Errorf("run status %q is not one of RUNNING, SCHEDULED, FINISHED, FAILED, KILLED", status)
+		return nil
+	}
+	return fmt.Errorf("run status %q is not one of RUNNING, SCHEDULED, FINISHED, FAILED, KILLED", status)
+}
+
+// FinishRun is LogBatch then UpdateRun in one transaction (RunFinisher): every transaction costs
+// a few fsyncs in SQLite's rollback-journal mode, and the end of a run is on the wrapped command's
+// exit path.
+func (s *sqliteStore) FinishRun(ctx context.Context, runID string, metrics []Metric, params []Param, tags []Tag, status RunStatus, endTime int64) error {
+	if err := checkRunStatus(status); err != nil {
+		return err
+	}
+	clean := Sanitize(metrics, s.validUTF8Params(params), s.validUTF8Tags(tags))
+	for _, w := range clean.Warnings {
+		s.opts.warn("%s", w)
+	}
+	db, err := s.conn(ctx)
+	if err != nil {
+		return err
+	}
+	var conflicts []ParamConflict
+	err = s.write(ctx, db, func(tx *sql.Tx) error {
+		if err := s.activeRun(ctx, tx, runID); err != nil {
+			return err
+		}
+		var err error
+		if conflicts, err = sqliteLogBatchTx(ctx, tx, runID, clean); err != nil {
+			return err
+		}
+		return sqliteUpdateRunTx(ctx, tx, runID, status, endTime)
+	})
+	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return err
+		}
+		return fmt.Errorf("finish run %s in %s: %w", runID, s.path, err)
+	}
+	if len(conflicts) > 0 {
+		return &ParamConflictError{RunID: runID, Conflicts: conflicts}
+	}
+	return nil
+}
+
+func (s *sqliteStore) UpdateRun(ctx context.Context, runID string, status RunStatus, endTime int64) error {
+	if err := checkRunStatus(status); err != nil {
+		return err
 	}
 	db, err := s.conn(ctx)
 	if err != nil {
@@ -814,13 +876,7 @@ func (s *sqliteStore) UpdateRun(ctx context.Context, runID string, status RunSta
 		if err := s.activeRun(ctx, tx, runID); err != nil {
 			return err
 		}
-		var err error
-		if endTime != 0 {
-			_, err = tx.ExecContext(ctx, "UPDATE runs SET status = ?, end_time = ? WHERE run_uuid = ?", string(status), endTime, runID)
-		} else {
-			_, err = tx.ExecContext(ctx, "UPDATE runs SET status = ? WHERE run_uuid = ?", string(status), runID)
-		}
-		return err
+		return sqliteUpdateRunTx(ctx, tx, runID, status, endTime)
 	})
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {

@@ -84,7 +84,7 @@ type sqliteQuerier interface {
 // errSQLiteNoTables for an empty database).
 func checkSQLiteShape(ctx context.Context, q sqliteQuerier, dbPath string) (sqliteShape, error) {
 	var shape sqliteShape
-	tables, err := sqliteTableNames(ctx, q)
+	tables, err := sqliteColumns(ctx, q)
 	if err != nil {
 		return shape, err
 	}
@@ -94,13 +94,10 @@ func checkSQLiteShape(ctx context.Context, q sqliteQuerier, dbPath string) (sqli
 	what := "upgrade mltrack, or run `mlflow server --backend-store-uri sqlite:///" + filepath.ToSlash(dbPath) +
 		"` and set MLFLOW_TRACKING_URI to that server (http://127.0.0.1:5000)"
 	for _, spec := range sqliteCoreTables {
-		if !tables[spec.name] {
+		cols, ok := tables[spec.name]
+		if !ok {
 			return shape, fmt.Errorf("sqlite database %s has no table %q, so it is not an MLflow tracking database (or MLflow has not finished creating it); point MLFLOW_TRACKING_URI at an MLflow database or move the file away: %w",
 				dbPath, spec.name, ErrSchema)
-		}
-		cols, err := sqliteTableInfo(ctx, q, spec.name)
-		if err != nil {
-			return shape, err
 		}
 		byName := map[string]sqliteColumnInfo{}
 		for _, c := range cols {
@@ -148,51 +145,36 @@ func checkSQLiteShape(ctx context.Context, q sqliteQuerier, dbPath string) (sqli
 	return shape, nil
 }
 
-func sqliteTableNames(ctx context.Context, q sqliteQuerier) (map[string]bool, error) {
-	rows, err := q.QueryContext(ctx, "SELECT name FROM sqlite_master WHERE type = 'table'")
+// sqliteColumns reads the columns of every table in one statement (the table-valued form of
+// PRAGMA table_info): the shape check runs on every open, on the wrapped command's start path, and
+// one statement costs a fraction of one per table. A table without columns cannot exist, so the
+// keys are also the list of tables.
+func sqliteColumns(ctx context.Context, q sqliteQuerier) (map[string][]sqliteColumnInfo, error) {
+	rows, err := q.QueryContext(ctx, `SELECT m.name, p.name, p.type, p."notnull", p.dflt_value, p.pk
+		FROM sqlite_master AS m JOIN pragma_table_info(m.name) AS p
+		WHERE m.type = 'table' ORDER BY m.name, p.cid`)
 	if err != nil {
-		return nil, fmt.Errorf("read the list of tables: %w", err)
+		return nil, fmt.Errorf("read the tables and their columns: %w", err)
 	}
 	defer rows.Close()
-	names := map[string]bool{}
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			return nil, fmt.Errorf("read the list of tables: %w", err)
-		}
-		names[n] = true
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read the list of tables: %w", err)
-	}
-	return names, nil
-}
-
-func sqliteTableInfo(ctx context.Context, q sqliteQuerier, table string) ([]sqliteColumnInfo, error) {
-	// table comes from sqliteCoreTables, never from input; PRAGMA arguments cannot be bound.
-	rows, err := q.QueryContext(ctx, `PRAGMA table_info("`+table+`")`)
-	if err != nil {
-		return nil, fmt.Errorf("read the columns of table %s: %w", table, err)
-	}
-	defer rows.Close()
-	var cols []sqliteColumnInfo
+	tables := map[string][]sqliteColumnInfo{}
 	for rows.Next() {
 		var (
-			cid     int
+			table   string
 			c       sqliteColumnInfo
 			notNull int
 			dflt    sql.NullString
 		)
-		if err := rows.Scan(&cid, &c.name, &c.typ, &notNull, &dflt, &c.pk); err != nil {
-			return nil, fmt.Errorf("read the columns of table %s: %w", table, err)
+		if err := rows.Scan(&table, &c.name, &c.typ, &notNull, &dflt, &c.pk); err != nil {
+			return nil, fmt.Errorf("read the tables and their columns: %w", err)
 		}
 		c.notNull, c.hasDefault = notNull != 0, dflt.Valid
-		cols = append(cols, c)
+		tables[table] = append(tables[table], c)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read the columns of table %s: %w", table, err)
+		return nil, fmt.Errorf("read the tables and their columns: %w", err)
 	}
-	return cols, nil
+	return tables, nil
 }
 
 // initializeSQLiteSchema writes the embedded schema and experiment 0 into an empty database, in one

@@ -32,6 +32,15 @@ type Store interface {
 	Close() error
 }
 
+// RunFinisher is implemented by stores that can write a run's last metrics, params and tags and
+// its final status in one step (the SQLite store: one transaction instead of two). The result is
+// the same as LogBatch then UpdateRun, a *ParamConflictError included.
+type RunFinisher interface {
+	FinishRun(ctx context.Context, runID string, metrics []Metric, params []Param, tags []Tag, status RunStatus, endTime int64) error
+}
+
+var _ RunFinisher = (*sqliteStore)(nil)
+
 // EnsureExperiment returns the experiment with that name, creating it when missing. It is safe when
 // several processes race to create the same name: the loser reads the winner's experiment. A deleted
 // experiment yields *DeletedExperimentError.

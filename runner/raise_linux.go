@@ -33,9 +33,12 @@ func RaiseSignal(sig syscall.Signal) {
 	_ = unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	var dfl sigaction
-	if err := rtSigaction(sig, &dfl, nil); err != nil {
-		return
+	// SIGKILL has no disposition to restore (rt_sigaction refuses it with EINVAL) and always kills.
+	if sig != unix.SIGKILL {
+		var dfl sigaction
+		if err := rtSigaction(sig, &dfl, nil); err != nil {
+			return
+		}
 	}
 	restoreMask := unblockOnThisThread(sig)
 	defer restoreMask()

@@ -12,7 +12,7 @@ import (
 // even for signals where the Go runtime keeps its own handler (SIGQUIT would print a goroutine
 // dump and exit 2, SIGUSR1 would be ignored).
 func TestRaiseSignal(t *testing.T) {
-	for _, sig := range []syscall.Signal{syscall.SIGUSR1, syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGSEGV, syscall.SIGABRT, syscall.SIGPIPE} {
+	for _, sig := range []syscall.Signal{syscall.SIGUSR1, syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGSEGV, syscall.SIGABRT, syscall.SIGPIPE, syscall.SIGKILL} {
 		t.Run(sig.String(), func(t *testing.T) {
 			dir := t.TempDir() // core_pattern "core" would put a dump here
 			cmd := exec.Command(os.Args[0])

@@ -18,12 +18,15 @@ var extraRelayed []syscall.Signal
 // wait status. Core dumps are turned off first.
 //
 // Without a raw sigaction (Linux only), only signals whose Go default is to die of them (SIGHUP,
-// SIGINT, SIGTERM) can be re-raised faithfully: for the others (SIGQUIT, SIGABRT, SIGUSR1...) the
-// Go runtime would print a goroutine dump or ignore them. RaiseSignal returns when the process did
+// SIGINT, SIGTERM) and SIGKILL can be re-raised faithfully: for the others (SIGQUIT, SIGABRT,
+// SIGUSR1...) the Go runtime would print a goroutine dump or ignore them. RaiseSignal returns when the process did
 // not die; the caller then exits with 128+N.
 func RaiseSignal(sig syscall.Signal) {
 	_ = unix.Setrlimit(unix.RLIMIT_CORE, &unix.Rlimit{})
 	switch sig {
+	case syscall.SIGKILL: // cannot be caught: always kills
+		_ = syscall.Kill(os.Getpid(), sig)
+		time.Sleep(200 * time.Millisecond)
 	case syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM:
 		signal.Reset(sig)
 		_ = syscall.Kill(os.Getpid(), sig)
