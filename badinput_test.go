@@ -464,10 +464,10 @@ func badInputCases() []badInputCase {
 		// --- stores that cannot be read or written ---
 		{name: "sqlite file that is not a database", args: []string{"--tracking-uri", "sqlite:///bad.db", "--", "true"}, ran: true, state: "journaled",
 			setup:  func(t *testing.T, dir string) { writeFile(t, filepath.Join(dir, "bad.db"), "garbage, not SQLite\n") },
-			stderr: []string{sqlitePrefixWarn + `/bad\.db: read the list of tables: file is not a database \(26\)$`, deliverLater}},
+			stderr: []string{sqlitePrefixWarn + `/bad\.db: read the tables and their columns: file is not a database \(26\)$`, deliverLater}},
 		{name: "sqlite path is a directory", args: []string{"--tracking-uri", "sqlite:///dir.db", "--", "true"}, ran: true, state: "journaled",
 			setup:  func(t *testing.T, dir string) { os.Mkdir(filepath.Join(dir, "dir.db"), 0o755) },
-			stderr: []string{sqlitePrefixWarn + `/dir\.db: read the list of tables: unable to open database file \(14\)$`, deliverLater}},
+			stderr: []string{sqlitePrefixWarn + `/dir\.db: read the tables and their columns: unable to open database file \(14\)$`, deliverLater}},
 		{name: "sqlite path through a regular file", args: []string{"--tracking-uri", "sqlite:///afile/sub/mlflow.db", "--", "true"}, ran: true, state: "journaled",
 			setup:  func(t *testing.T, dir string) { writeFile(t, filepath.Join(dir, "afile"), "x") },
 			stderr: []string{`^mltrack: warning: tracking store.*afile/sub/mlflow\.db.*not a directory.*$`, deliverLater}},
