@@ -25,7 +25,7 @@ func experimentsCommand(ctx context.Context, args []string, io stdio, env enviro
 	var uriFlag, format, view string
 	cmd := historyCLI(name, "list the store's experiments", usage, []cli.Flag{
 		trackingURIFlag(env, &uriFlag),
-		&cli.StringFlag{Name: "view", Usage: "experiments to list: active, deleted or all", Value: "active", Destination: &view},
+		viewFlag("experiments", &view),
 		&cli.StringFlag{Name: "format", Usage: "table, json (MLflow's experiments/search shape) or csv", Value: "table", Destination: &format},
 	}, io)
 	if goOn, code := runHistoryCLI(ctx, cmd, args[2:], io); !goOn {
@@ -37,17 +37,15 @@ func experimentsCommand(ctx context.Context, args []string, io stdio, env enviro
 	if err := checkFormat(format, "table", "json", "csv"); err != nil {
 		return historyError(io, name, err)
 	}
-	viewType, err := mlflowclient.ParseViewType(view)
-	if err != nil {
-		return historyError(io, name, usageProblem{fmt.Errorf("--view: %w", err)})
-	}
-	w := &warnings{}
-	defer w.print(io.err)
-	store, err := openStoreForReading(uriFlag, env, io, w)
+	viewType, err := parseView(view)
 	if err != nil {
 		return historyError(io, name, err)
 	}
-	defer store.Close()
+	store, done, err := openForHistory(uriFlag, env, io)
+	if err != nil {
+		return historyError(io, name, err)
+	}
+	defer done()
 	var exps []mlflowclient.Experiment
 	if viewType == mlflowclient.ViewActiveOnly {
 		exps, err = search.Experiments(ctx, store, nil)

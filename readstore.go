@@ -15,6 +15,7 @@ import (
 
 	"github.com/mltrack/mltrack/filter"
 	"github.com/mltrack/mltrack/mlflowclient"
+	"github.com/mltrack/mltrack/search"
 )
 
 // This file holds what the history commands (`runs`, `stats`, `experiments`) share: opening the
@@ -152,4 +153,50 @@ func writeCSV(io stdio, rows [][]string) error {
 		return fmt.Errorf("write CSV: %w", err)
 	}
 	return nil
+}
+
+// searchInExperiments resolves the -e arguments (names or ids; none means every active
+// experiment) and runs req over those experiments. An unknown or ambiguous experiment is the
+// user's mistake (exit 125), not the store's.
+func searchInExperiments(ctx context.Context, store mlflowclient.Store, namesOrIDs []string, req search.Request) ([]mlflowclient.Run, []mlflowclient.Experiment, error) {
+	exps, err := search.Experiments(ctx, store, namesOrIDs)
+	if err != nil {
+		if ee := (*search.ExperimentError)(nil); errors.As(err, &ee) {
+			err = usageProblem{err}
+		}
+		return nil, nil, err
+	}
+	if len(exps) == 0 {
+		return nil, exps, nil
+	}
+	for _, e := range exps {
+		req.ExperimentIDs = append(req.ExperimentIDs, e.ID)
+	}
+	runs, err := search.Runs(ctx, store, req)
+	return runs, exps, err
+}
+
+// viewFlag is --view as the history commands take it; parseView reads its value.
+func viewFlag(what string, dest *string) cli.Flag {
+	return &cli.StringFlag{Name: "view", Usage: what + " to include: active, deleted or all", Value: "active", Destination: dest}
+}
+
+func parseView(view string) (mlflowclient.ViewType, error) {
+	v, err := mlflowclient.ParseViewType(view)
+	if err != nil {
+		return 0, usageProblem{fmt.Errorf("--view: %w", err)}
+	}
+	return v, nil
+}
+
+// openForHistory opens the store a history command reads and returns it with the function that
+// closes it and prints the warnings gathered meanwhile.
+func openForHistory(uriFlag string, env environment, io stdio) (mlflowclient.Store, func(), error) {
+	w := &warnings{}
+	store, err := openStoreForReading(uriFlag, env, io, w)
+	if err != nil {
+		w.print(io.err)
+		return nil, nil, err
+	}
+	return store, func() { store.Close(); w.print(io.err) }, nil
 }

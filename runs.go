@@ -65,7 +65,7 @@ func runsSearchCommand(ctx context.Context, args []string, io stdio, env environ
 			&cli.Int64Flag{Name: "max-results", Usage: "return at most `N` runs (MLflow's limit: 50000)", Value: mlflowclient.SearchDefaultMaxResults, Destination: &maxResults},
 			&cli.StringFlag{Name: "format", Usage: "table, json (MLflow's REST shape) or csv (mlflow.search_runs's columns)", Value: "table", Destination: &format},
 			&cli.StringSliceFlag{Name: "columns", Aliases: []string{"c"}, Usage: "table columns to add: params.X, metrics.X or tags.X, comma-separated (default: the keys the filter and order-by name)", Destination: &columns},
-			&cli.StringFlag{Name: "view", Usage: "runs to search: active, deleted or all", Value: "active", Destination: &view},
+			viewFlag("runs", &view),
 		}, io)
 	if goOn, code := runHistoryCLI(ctx, cmd, args, io); !goOn {
 		return code
@@ -76,9 +76,9 @@ func runsSearchCommand(ctx context.Context, args []string, io stdio, env environ
 	if err := checkFormat(format, "table", "json", "csv"); err != nil {
 		return historyError(io, name, err)
 	}
-	viewType, err := mlflowclient.ParseViewType(view)
+	viewType, err := parseView(view)
 	if err != nil {
-		return historyError(io, name, usageProblem{fmt.Errorf("--view: %w", err)})
+		return historyError(io, name, err)
 	}
 	if maxResults <= 0 || maxResults > mlflowclient.SearchMaxResults {
 		return historyError(io, name, usageProblem{fmt.Errorf("--max-results %d: give a number from 1 to %d (MLflow's limit)", maxResults, mlflowclient.SearchMaxResults)})
@@ -101,29 +101,15 @@ func runsSearchCommand(ctx context.Context, args []string, io stdio, env environ
 		cols = columnsNamedBy(parsed, parsedOrder)
 	}
 
-	w := &warnings{}
-	defer w.print(io.err)
-	store, err := openStoreForReading(uriFlag, env, io, w)
+	store, done, err := openForHistory(uriFlag, env, io)
 	if err != nil {
 		return historyError(io, name, err)
 	}
-	defer store.Close()
-	exps, err := search.Experiments(ctx, store, experiments)
-	if err != nil {
-		if ee := (*search.ExperimentError)(nil); errors.As(err, &ee) {
-			err = usageProblem{err}
-		}
-		return historyError(io, name, err)
-	}
+	defer done()
 	req := search.Request{Filter: filterText, OrderBy: orderBy, MaxResults: int(maxResults), View: viewType}
-	for _, e := range exps {
-		req.ExperimentIDs = append(req.ExperimentIDs, e.ID)
-	}
-	var runs []mlflowclient.Run
-	if len(exps) > 0 {
-		if runs, err = search.Runs(ctx, store, req); err != nil {
-			return historyError(io, name, err)
-		}
+	runs, exps, err := searchInExperiments(ctx, store, experiments, req)
+	if err != nil {
+		return historyError(io, name, err)
 	}
 	switch format {
 	case "json":
@@ -493,19 +479,10 @@ func findRun(ctx context.Context, store mlflowclient.Store, id string) (mlflowcl
 	if len(id) < 4 || strings.Trim(strings.ToLower(id), "0123456789abcdef") != "" {
 		return mlflowclient.Run{}, usageProblem{fmt.Errorf("run id %q: give a run id (32 hexadecimal characters) or at least its first 4 characters", id)}
 	}
-	exps, err := search.Experiments(ctx, store, nil)
+	req := search.Request{Filter: fmt.Sprintf("attributes.run_id LIKE '%s%%'", strings.ToLower(id)), MaxResults: 2, View: mlflowclient.ViewAll}
+	runs, _, err := searchInExperiments(ctx, store, nil, req)
 	if err != nil {
 		return mlflowclient.Run{}, err
-	}
-	req := search.Request{Filter: fmt.Sprintf("attributes.run_id LIKE '%s%%'", strings.ToLower(id)), MaxResults: 2, View: mlflowclient.ViewAll}
-	for _, e := range exps {
-		req.ExperimentIDs = append(req.ExperimentIDs, e.ID)
-	}
-	var runs []mlflowclient.Run
-	if len(req.ExperimentIDs) > 0 {
-		if runs, err = search.Runs(ctx, store, req); err != nil {
-			return mlflowclient.Run{}, err
-		}
 	}
 	switch len(runs) {
 	case 0:
@@ -534,20 +511,18 @@ func runsGetCommand(ctx context.Context, args []string, io stdio, env environmen
 	if err := checkFormat(format, "text", "json"); err != nil {
 		return historyError(io, name, err)
 	}
-	w := &warnings{}
-	defer w.print(io.err)
-	store, err := openStoreForReading(uriFlag, env, io, w)
+	store, done, err := openForHistory(uriFlag, env, io)
 	if err != nil {
 		return historyError(io, name, err)
 	}
-	defer store.Close()
+	defer done()
 	run, err := findRun(ctx, store, cmd.Args().First())
 	if err != nil {
 		return historyError(io, name, err)
 	}
 	artifacts, artErr := listAllArtifacts(ctx, store, run.Info, maxListedArtifacts)
 	if artErr != nil {
-		w.add("could not list the artifacts of run %s: %s", run.Info.RunID, oneLine(artErr))
+		fmt.Fprintf(io.err, "%s: warning: could not list the artifacts of run %s: %s\n", name, run.Info.RunID, oneLine(artErr))
 	}
 	if format == "json" {
 		if artifacts == nil {
@@ -690,13 +665,11 @@ func runsCompareCommand(ctx context.Context, args []string, io stdio, env enviro
 	if err := checkFormat(format, "table", "json"); err != nil {
 		return historyError(io, name, err)
 	}
-	w := &warnings{}
-	defer w.print(io.err)
-	store, err := openStoreForReading(uriFlag, env, io, w)
+	store, done, err := openForHistory(uriFlag, env, io)
 	if err != nil {
 		return historyError(io, name, err)
 	}
-	defer store.Close()
+	defer done()
 	var runs []mlflowclient.Run
 	for _, id := range ids {
 		run, err := findRun(ctx, store, id)

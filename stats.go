@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -32,7 +31,7 @@ func statsCommand(ctx context.Context, args []string, io stdio, env environment)
 			&cli.StringFlag{Name: "since", Usage: "only runs started in the last `DURATION` (30m, 12h, 7d, 2w) or since a date (2026-11-01)", Destination: &since},
 			&cli.Int64Flag{Name: "buckets", Usage: "number of time buckets in the trend", Value: stats.DefaultBuckets, Destination: &buckets},
 			&cli.StringFlag{Name: "format", Usage: "table, json or csv", Value: "table", Destination: &format},
-			&cli.StringFlag{Name: "view", Usage: "runs to count: active, deleted or all", Value: "active", Destination: &view},
+			viewFlag("runs", &view),
 		}, io)
 	if goOn, code := runHistoryCLI(ctx, cmd, args[1:], io); !goOn {
 		return code
@@ -43,9 +42,9 @@ func statsCommand(ctx context.Context, args []string, io stdio, env environment)
 	if err := checkFormat(format, "table", "json", "csv"); err != nil {
 		return historyError(io, name, err)
 	}
-	viewType, err := mlflowclient.ParseViewType(view)
+	viewType, err := parseView(view)
 	if err != nil {
-		return historyError(io, name, usageProblem{fmt.Errorf("--view: %w", err)})
+		return historyError(io, name, err)
 	}
 	key, err := stats.ParseGroupBy(groupBy)
 	if err != nil {
@@ -75,32 +74,18 @@ func statsCommand(ctx context.Context, args []string, io stdio, env environment)
 		}
 	}
 
-	w := &warnings{}
-	defer w.print(io.err)
-	store, err := openStoreForReading(uriFlag, env, io, w)
+	store, done, err := openForHistory(uriFlag, env, io)
 	if err != nil {
 		return historyError(io, name, err)
 	}
-	defer store.Close()
-	exps, err := search.Experiments(ctx, store, experiments)
-	if err != nil {
-		if ee := (*search.ExperimentError)(nil); errors.As(err, &ee) {
-			err = usageProblem{err}
-		}
-		return historyError(io, name, err)
-	}
+	defer done()
 	req := search.Request{Filter: query, MaxResults: mlflowclient.SearchMaxResults, View: viewType}
-	for _, e := range exps {
-		req.ExperimentIDs = append(req.ExperimentIDs, e.ID)
-	}
-	var runs []mlflowclient.Run
-	if len(exps) > 0 {
-		if runs, err = search.Runs(ctx, store, req); err != nil {
-			return historyError(io, name, err)
-		}
+	runs, _, err := searchInExperiments(ctx, store, experiments, req)
+	if err != nil {
+		return historyError(io, name, err)
 	}
 	if len(runs) == mlflowclient.SearchMaxResults {
-		w.add("counted the newest %d runs only (MLflow's limit for one search); narrow with --since, --filter or -e", len(runs))
+		fmt.Fprintf(io.err, "%s: warning: counted the newest %d runs only (MLflow's limit for one search); narrow with --since, --filter or -e\n", name, len(runs))
 	}
 	report := stats.Compute(runs, stats.Options{GroupBy: key, Since: sinceTime, Now: now, Buckets: int(buckets)})
 	switch format {
