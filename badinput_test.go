@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -1134,8 +1135,14 @@ func TestSecurityOutputsStayInside(t *testing.T) {
 				`^mltrack: warning: output .*/od/made skipped: symlink points outside the output directory$`,
 				`^mltrack: warning: output .*/od/dirlink skipped: symlink points outside the output directory$`,
 			}
+			beforeLine := regexp.MustCompile(`^mltrack: warning: output .*/od/before skipped: symlink points outside the output directory$`)
 			if all {
-				want = append(want, `^mltrack: warning: output .*/od/before skipped: symlink points outside the output directory$`)
+				want = append(want, beforeLine.String())
+			} else {
+				// "before" was made a moment before the run: within the file system's timestamp
+				// granularity it may count as changed during the run, and then it is reported
+				// (never followed). Allowed, not required.
+				own = slices.DeleteFunc(own, beforeLine.MatchString)
 			}
 			checkOwnLines(t, own, want)
 			if got := string(findArtifact(t, dir, "outputs/ok.txt")); got != "ok\n" {

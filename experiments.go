@@ -26,7 +26,7 @@ func experimentsCommand(ctx context.Context, args []string, io stdio, env enviro
 	cmd := historyCLI(name, "list the store's experiments", usage, []cli.Flag{
 		trackingURIFlag(env, &uriFlag),
 		viewFlag("experiments", &view),
-		&cli.StringFlag{Name: "format", Usage: "table, json (MLflow's experiments/search shape) or csv", Value: "table", Destination: &format},
+		&cli.StringFlag{Name: "format", Usage: "output `FORMAT`: table, json (MLflow's experiments/search shape) or csv", Value: "table", Destination: &format},
 	}, io)
 	if goOn, code := runHistoryCLI(ctx, cmd, args[2:], io); !goOn {
 		return code

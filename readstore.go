@@ -52,7 +52,13 @@ func openStoreForReading(uriFlag string, env environment, io stdio, w *warnings)
 		return nil, err
 	}
 	if local != "" {
-		if _, statErr := os.Stat(local); errors.Is(statErr, os.ErrNotExist) {
+		// Opening a store creates what is missing (an empty SQLite file gets MLflow's schema, an
+		// empty directory experiment 0), so what would be created is refused here instead.
+		fi, statErr := os.Stat(local)
+		empty := errors.Is(statErr, os.ErrNotExist) ||
+			(statErr == nil && scheme == mlflowclient.SchemeSQLite && fi.Mode().IsRegular() && fi.Size() == 0) ||
+			(statErr == nil && scheme == mlflowclient.SchemeFile && fi.IsDir() && !mlflowclient.HasFileStoreData(local))
+		if empty {
 			return nil, fmt.Errorf("%w at %s: nothing has been recorded there yet; run `mltrack -- COMMAND` here first, or point --tracking-uri (or MLFLOW_TRACKING_URI) at a store", errNoStore, mlflowclient.RedactURI(uri))
 		}
 	}
@@ -75,7 +81,10 @@ func historyCLI(name, usage, usageText string, flags []cli.Flag, io stdio) *cli.
 		Writer:          io.out,
 		ErrWriter:       io.err,
 		ExitErrHandler:  func(context.Context, *cli.Command, error) {},
-		Flags:           flags,
+		// A mistyped flag is one line on stderr (runHistoryCLI), never the help on stdout, where
+		// a --format json pipeline reads.
+		OnUsageError: func(_ context.Context, _ *cli.Command, err error, _ bool) error { return err },
+		Flags:        flags,
 	}
 }
 
@@ -178,7 +187,7 @@ func searchInExperiments(ctx context.Context, store mlflowclient.Store, namesOrI
 
 // viewFlag is --view as the history commands take it; parseView reads its value.
 func viewFlag(what string, dest *string) cli.Flag {
-	return &cli.StringFlag{Name: "view", Usage: what + " to include: active, deleted or all", Value: "active", Destination: dest}
+	return &cli.StringFlag{Name: "view", Usage: "which " + what + " (`VIEW`): active, deleted or all", Value: "active", Destination: dest}
 }
 
 func parseView(view string) (mlflowclient.ViewType, error) {

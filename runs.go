@@ -11,12 +11,15 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/urfave/cli/v3"
 
 	"github.com/mltrack/mltrack/filter"
 	"github.com/mltrack/mltrack/mlflowclient"
 	"github.com/mltrack/mltrack/search"
+	"github.com/mltrack/mltrack/stats"
 )
 
 const runsUsage = `mltrack runs search [-e EXPERIMENT]... [--filter F] [--order-by CLAUSE]... [--max-results N] [--format table|json|csv]
@@ -47,7 +50,7 @@ func runsCommand(ctx context.Context, args []string, io stdio, env environment) 
 
 // trackingURIFlag is --tracking-uri as every history command takes it.
 func trackingURIFlag(env environment, dest *string) cli.Flag {
-	return &cli.StringFlag{Name: "tracking-uri", Usage: "read this store (default: MLflow's rules, as for a run)", Sources: envVars(env, "MLFLOW_TRACKING_URI"), Destination: dest}
+	return &cli.StringFlag{Name: "tracking-uri", Usage: "read the store at `URI` (default: MLflow's rules, as for a run)", Sources: envVars(env, "MLFLOW_TRACKING_URI"), Destination: dest}
 }
 
 func runsSearchCommand(ctx context.Context, args []string, io stdio, env environment) int {
@@ -56,15 +59,15 @@ func runsSearchCommand(ctx context.Context, args []string, io stdio, env environ
 	var experiments, orderBy, columns []string
 	var maxResults int64
 	cmd := historyCLI(name, "search runs with MLflow's filter language",
-		"mltrack runs search [-e EXPERIMENT]... [--filter F] [--order-by CLAUSE]... [--max-results N] [--format table|json|csv]",
+		"mltrack runs search [-e EXPERIMENT]... [--filter F] [--order-by CLAUSE]... [--max-results N] [--format table|json|csv] [--columns KEYS] [--view active|deleted|all]",
 		[]cli.Flag{
 			trackingURIFlag(env, &uriFlag),
-			&cli.StringSliceFlag{Name: "experiment", Aliases: []string{"e"}, Usage: "search this experiment (`NAME or ID`; repeat for several; default: every active experiment)", Destination: &experiments},
-			&cli.StringFlag{Name: "filter", Aliases: []string{"f"}, Usage: "MLflow filter string, e.g. \"metrics.success = 0 AND params.procedure_name = 'x'\"", Destination: &filterText},
+			&cli.StringSliceFlag{Name: "experiment", Aliases: []string{"e"}, Usage: "search `EXPERIMENT` (a name or an id; repeat for several; default: every active experiment)", Destination: &experiments},
+			&cli.StringFlag{Name: "filter", Aliases: []string{"f"}, Usage: "MLflow `FILTER` string, e.g. \"metrics.success = 0 AND params.procedure_name = 'x'\"", Destination: &filterText},
 			&cli.StringSliceFlag{Name: "order-by", Usage: "MLflow order_by `CLAUSE`, e.g. \"metrics.duration_seconds DESC\" (repeat for several)", Destination: &orderBy},
 			&cli.Int64Flag{Name: "max-results", Usage: "return at most `N` runs (MLflow's limit: 50000)", Value: mlflowclient.SearchDefaultMaxResults, Destination: &maxResults},
-			&cli.StringFlag{Name: "format", Usage: "table, json (MLflow's REST shape) or csv (mlflow.search_runs's columns)", Value: "table", Destination: &format},
-			&cli.StringSliceFlag{Name: "columns", Aliases: []string{"c"}, Usage: "table columns to add: params.X, metrics.X or tags.X, comma-separated (default: the keys the filter and order-by name)", Destination: &columns},
+			&cli.StringFlag{Name: "format", Usage: "output `FORMAT`: table, json (MLflow's REST shape) or csv (mlflow.search_runs's columns)", Value: "table", Destination: &format},
+			&cli.StringSliceFlag{Name: "columns", Aliases: []string{"c"}, Usage: "table `COLUMNS` to add: params.X, metrics.X or tags.X, comma-separated (default: the keys the filter and order-by name)", Destination: &columns},
 			viewFlag("runs", &view),
 		}, io)
 	if goOn, code := runHistoryCLI(ctx, cmd, args, io); !goOn {
@@ -106,10 +109,19 @@ func runsSearchCommand(ctx context.Context, args []string, io stdio, env environ
 		return historyError(io, name, err)
 	}
 	defer done()
-	req := search.Request{Filter: filterText, OrderBy: orderBy, MaxResults: int(maxResults), View: viewType}
+	// One run more than asked tells whether the limit cut the list (MLflow's own limit aside).
+	ask := int(maxResults)
+	if ask < mlflowclient.SearchMaxResults {
+		ask++
+	}
+	req := search.Request{Filter: filterText, OrderBy: orderBy, MaxResults: ask, View: viewType}
 	runs, exps, err := searchInExperiments(ctx, store, experiments, req)
 	if err != nil {
 		return historyError(io, name, err)
+	}
+	cut := len(runs) > int(maxResults)
+	if cut {
+		runs = runs[:maxResults]
 	}
 	switch format {
 	case "json":
@@ -128,7 +140,7 @@ func runsSearchCommand(ctx context.Context, args []string, io stdio, env environ
 			names[e.ID] = e.Name
 		}
 		writeRunsTable(io, runs, cols, names, len(exps) > 1, terminalWidth(io.out))
-		if len(runs) == int(maxResults) {
+		if cut {
 			fmt.Fprintf(io.err, "%s: showing the first %d runs; --max-results raises the limit\n", name, maxResults)
 		}
 	}
@@ -235,11 +247,12 @@ func columnsNamedBy(f filter.Filter, order []filter.OrderBy) []column {
 	return cols
 }
 
-// runDuration is a run's duration in seconds: mltrack's duration_seconds metric, else end minus
-// start for runs other clients recorded. ok is false for a run without an end.
+// runDuration is a run's duration in seconds, by the rules `mltrack stats` counts with: mltrack's
+// duration_seconds metric when it is a finite, non-negative number, else end minus start for runs
+// other clients recorded. ok is false for a run without a usable duration.
 func runDuration(r mlflowclient.Run) (seconds float64, ok bool) {
 	for _, m := range r.Data.Metrics {
-		if m.Key == metricDuration {
+		if m.Key == metricDuration && !math.IsNaN(m.Value) && !math.IsInf(m.Value, 0) && m.Value >= 0 && m.Value < math.MaxFloat64 {
 			return m.Value, true
 		}
 	}
@@ -249,20 +262,9 @@ func runDuration(r mlflowclient.Run) (seconds float64, ok bool) {
 	return 0, false
 }
 
-// formatSeconds writes a duration the way a person reads it: 0.42s, 12.3s, 3m04s, 1h02m.
-func formatSeconds(s float64) string {
-	switch {
-	case math.IsNaN(s) || math.IsInf(s, 0):
-		return strconv.FormatFloat(s, 'g', -1, 64)
-	case s < 10:
-		return strconv.FormatFloat(s, 'f', 2, 64) + "s"
-	case s < 60:
-		return strconv.FormatFloat(s, 'f', 1, 64) + "s"
-	case s < 3600:
-		return fmt.Sprintf("%dm%02ds", int(s)/60, int(s)%60)
-	}
-	return fmt.Sprintf("%dh%02dm", int(s)/3600, int(s)%3600/60)
-}
+// formatSeconds writes a duration the way a person reads it (350ms, 12.3s, 3m04s, 1h02m), as the
+// summary line and `mltrack stats` do.
+func formatSeconds(s float64) string { return stats.FormatDuration(s) }
 
 // formatMetric writes a metric value compactly but exactly enough to tell runs apart.
 func formatMetric(v float64) string {
@@ -329,7 +331,8 @@ func writeTable(io stdio, rows [][]string, fixed, width int) {
 	widths := make([]int, n)
 	for _, row := range rows {
 		for i, cell := range row {
-			widths[i] = max(widths[i], displayWidth(cell))
+			row[i] = printableCell(cell)
+			widths[i] = max(widths[i], displayWidth(row[i]))
 		}
 	}
 	if width > 0 {
@@ -367,17 +370,34 @@ func writeTable(io stdio, rows [][]string, fixed, width int) {
 	}
 }
 
-// displayWidth counts runes (close enough to terminal cells for the text runs hold); newlines and
-// tabs in values are shown as spaces by trimCell.
+// displayWidth counts runes (close enough to terminal cells for the text runs hold).
 func displayWidth(s string) int { return len([]rune(s)) }
 
-func trimCell(s string, w int) string {
-	s = strings.Map(func(r rune) rune {
-		if r == '\n' || r == '\t' || r == '\r' {
-			return ' '
+// printableCell makes a value safe to show on a terminal: tabs and line breaks become spaces, and
+// any other control or non-printing character (an escape sequence planted in a run name or param)
+// is written as a Go escape, \x1b, so that it can neither drive the terminal nor be cut in half
+// by trimming. Invalid UTF-8 bytes are escaped the same way.
+func printableCell(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r == '\n' || r == '\t' || r == '\r':
+			b.WriteByte(' ')
+		case r != ' ' && !unicode.IsPrint(r):
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		default:
+			b.WriteRune(r)
 		}
-		return r
-	}, s)
+		i += size
+	}
+	return b.String()
+}
+
+func trimCell(s string, w int) string {
 	rs := []rune(s)
 	if len(rs) <= w {
 		return s
@@ -469,6 +489,7 @@ func csvTime(ms int64) string {
 // findRun returns the run with that id, or the only run whose id starts with it (the table's
 // short ids). A prefix must be at least 4 characters.
 func findRun(ctx context.Context, store mlflowclient.Store, id string) (mlflowclient.Run, error) {
+	id = strings.ToLower(id)
 	if len(id) == 32 {
 		run, err := store.GetRun(ctx, id)
 		if errors.Is(err, mlflowclient.ErrNotFound) {
@@ -500,7 +521,7 @@ func runsGetCommand(ctx context.Context, args []string, io stdio, env environmen
 	cmd := historyCLI(name, "show everything about one run", "mltrack runs get RUN_ID [--format text|json]",
 		[]cli.Flag{
 			trackingURIFlag(env, &uriFlag),
-			&cli.StringFlag{Name: "format", Usage: "text, or json (MLflow's runs/get shape plus \"artifacts\")", Value: "text", Destination: &format},
+			&cli.StringFlag{Name: "format", Usage: "output `FORMAT`: text, or json (MLflow's runs/get shape plus \"artifacts\")", Value: "text", Destination: &format},
 		}, io)
 	if goOn, code := runHistoryCLI(ctx, cmd, args, io); !goOn {
 		return code
@@ -653,7 +674,7 @@ func runsCompareCommand(ctx context.Context, args []string, io stdio, env enviro
 		[]cli.Flag{
 			trackingURIFlag(env, &uriFlag),
 			&cli.BoolFlag{Name: "diff", Usage: "show only the keys whose values differ", Destination: &onlyDiff},
-			&cli.StringFlag{Name: "format", Usage: "table or json", Value: "table", Destination: &format},
+			&cli.StringFlag{Name: "format", Usage: "output `FORMAT`: table or json", Value: "table", Destination: &format},
 		}, io)
 	if goOn, code := runHistoryCLI(ctx, cmd, args, io); !goOn {
 		return code
@@ -736,7 +757,7 @@ func compareRuns(runs []mlflowclient.Run) []comparisonRow {
 	}
 	add("run_name", func(r mlflowclient.Run) string { return r.Info.RunName })
 	add("status", func(r mlflowclient.Run) string { return string(r.Info.Status) })
-	add("start_time", func(r mlflowclient.Run) string { return formatMillis(r.Info.StartTime) })
+	add("start_time", func(r mlflowclient.Run) string { return csvTime(r.Info.StartTime) })
 	add("duration", func(r mlflowclient.Run) string {
 		if d, ok := runDuration(r); ok {
 			return formatSeconds(d)
@@ -756,7 +777,15 @@ func compareRuns(runs []mlflowclient.Run) []comparisonRow {
 		add("params."+k, column{filter.Param, k}.value)
 	}
 	for _, k := range sortedKeys(metrics) {
-		add("metrics."+k, column{filter.Metric, k}.value)
+		// Exact values: two metrics that differ in the 7th digit differ.
+		add("metrics."+k, func(r mlflowclient.Run) string {
+			for _, m := range r.Data.Metrics {
+				if m.Key == k {
+					return strconv.FormatFloat(m.Value, 'g', -1, 64)
+				}
+			}
+			return ""
+		})
 	}
 	return rows
 }

@@ -22,15 +22,15 @@ func statsCommand(ctx context.Context, args []string, io stdio, env environment)
 	var experiments []string
 	var buckets int64
 	cmd := historyCLI(name, "runs, success rate and durations per group, with the trend",
-		"mltrack stats [-e EXPERIMENT]... [--filter F] [--group-by params.X|tags.X|run_name] [--since 7d] [--format table|json|csv]",
+		"mltrack stats [-e EXPERIMENT]... [--filter F] [--group-by params.X|tags.X|run_name] [--since 7d] [--buckets N] [--format table|json|csv] [--view active|deleted|all]",
 		[]cli.Flag{
 			trackingURIFlag(env, &uriFlag),
-			&cli.StringSliceFlag{Name: "experiment", Aliases: []string{"e"}, Usage: "count runs of this experiment (`NAME or ID`; repeat for several; default: every active experiment)", Destination: &experiments},
-			&cli.StringFlag{Name: "filter", Aliases: []string{"f"}, Usage: "MLflow filter string: count only the runs it matches", Destination: &filterText},
-			&cli.StringFlag{Name: "group-by", Aliases: []string{"g"}, Usage: "one line per value of params.X, tags.X or run_name", Destination: &groupBy},
+			&cli.StringSliceFlag{Name: "experiment", Aliases: []string{"e"}, Usage: "count runs of `EXPERIMENT` (a name or an id; repeat for several; default: every active experiment)", Destination: &experiments},
+			&cli.StringFlag{Name: "filter", Aliases: []string{"f"}, Usage: "count only the runs the MLflow `FILTER` string matches", Destination: &filterText},
+			&cli.StringFlag{Name: "group-by", Aliases: []string{"g"}, Usage: "one line per value of `KEY`: params.X, tags.X or run_name", Destination: &groupBy},
 			&cli.StringFlag{Name: "since", Usage: "only runs started in the last `DURATION` (30m, 12h, 7d, 2w) or since a date (2026-11-01)", Destination: &since},
-			&cli.Int64Flag{Name: "buckets", Usage: "number of time buckets in the trend", Value: stats.DefaultBuckets, Destination: &buckets},
-			&cli.StringFlag{Name: "format", Usage: "table, json or csv", Value: "table", Destination: &format},
+			&cli.Int64Flag{Name: "buckets", Usage: "number of time buckets (`N`) in the trend", Value: stats.DefaultBuckets, Destination: &buckets},
+			&cli.StringFlag{Name: "format", Usage: "output `FORMAT`: table, json or csv", Value: "table", Destination: &format},
 			viewFlag("runs", &view),
 		}, io)
 	if goOn, code := runHistoryCLI(ctx, cmd, args[1:], io); !goOn {
@@ -85,7 +85,7 @@ func statsCommand(ctx context.Context, args []string, io stdio, env environment)
 		return historyError(io, name, err)
 	}
 	if len(runs) == mlflowclient.SearchMaxResults {
-		fmt.Fprintf(io.err, "%s: warning: counted the newest %d runs only (MLflow's limit for one search); narrow with --since, --filter or -e\n", name, len(runs))
+		fmt.Fprintf(io.err, "%s: warning: counted the newest %d runs (MLflow's limit for one search); older ones, if any, are not counted: narrow with --since, --filter or -e\n", name, len(runs))
 	}
 	report := stats.Compute(runs, stats.Options{GroupBy: key, Since: sinceTime, Now: now, Buckets: int(buckets)})
 	switch format {

@@ -67,9 +67,12 @@ func RESTRunsJSON(runs []Run) ([]byte, error) {
 // artifacts/list's "files" (an mltrack addition, ignored by readers of runs/get).
 func RESTRunJSON(run Run, artifacts []ArtifactInfo) ([]byte, error) {
 	body := struct {
-		Run       restRun        `json:"run"`
-		Artifacts []ArtifactInfo `json:"artifacts,omitempty"`
-	}{Run: toRESTRun(run), Artifacts: artifacts}
+		Run       restRun         `json:"run"`
+		Artifacts *[]ArtifactInfo `json:"artifacts,omitempty"` // present, possibly [], when listed
+	}{Run: toRESTRun(run)}
+	if artifacts != nil {
+		body.Artifacts = &artifacts
+	}
 	return json.Marshal(body)
 }
 
