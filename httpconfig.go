@@ -65,6 +65,9 @@ func httpOptions(env environment, warn func(string, ...any), stderr *os.File) ml
 	o.InsecureTLS = boolVar("MLFLOW_TRACKING_INSECURE_TLS", false)
 	o.IgnoreRetryAfter = !boolVar("MLFLOW_HTTP_RESPECT_RETRY_AFTER_HEADER", true)
 	o.MaxRetries = int(number("MLFLOW_HTTP_REQUEST_MAX_RETRIES", 7))
+	if o.MaxRetries == 0 {
+		o.MaxRetries = -1 // MLflow's 0 is "no retries"; the option's zero value means the default
+	}
 	if o.MaxRetries > 10 {
 		warn("MLFLOW_HTTP_REQUEST_MAX_RETRIES=%d is above MLflow's limit of 10; using 10", o.MaxRetries)
 		o.MaxRetries = 10

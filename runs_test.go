@@ -65,3 +65,22 @@ func TestCompareRunsExactMetrics(t *testing.T) {
 	}
 	t.Fatal("no metrics.acc row")
 }
+
+// TestHTTPOptionsRetries: MLflow's MLFLOW_HTTP_REQUEST_MAX_RETRIES=0 means no retries (the option's
+// own zero value means the default, so main passes a negative number).
+func TestHTTPOptionsRetries(t *testing.T) {
+	tests := []struct {
+		env  string
+		want int
+	}{{"", 7}, {"0", -1}, {"3", 3}, {"11", 10}}
+	for _, tt := range tests {
+		environ := []string{}
+		if tt.env != "" {
+			environ = append(environ, "MLFLOW_HTTP_REQUEST_MAX_RETRIES="+tt.env)
+		}
+		o := httpOptions(newEnvironment(environ), func(string, ...any) {}, nil)
+		if o.MaxRetries != tt.want {
+			t.Errorf("MLFLOW_HTTP_REQUEST_MAX_RETRIES=%q: MaxRetries %d, want %d", tt.env, o.MaxRetries, tt.want)
+		}
+	}
+}

@@ -333,7 +333,11 @@ func (c *httpClient) do(ctx context.Context, cl *call) ([]byte, error) {
 			check = true
 		}
 		if failures > c.policy.maxRetries {
-			return nil, fmt.Errorf("%w (gave up after %d attempts in %s)", o.err, failures, time.Since(start).Round(time.Millisecond))
+			attempts := fmt.Sprintf("%d attempts", failures)
+			if failures == 1 {
+				attempts = "1 attempt"
+			}
+			return nil, fmt.Errorf("%w (gave up after %s in %s)", o.err, attempts, time.Since(start).Round(time.Millisecond))
 		}
 		wait := c.policy.nextWait(failures, o.resp)
 		if err := c.policy.waitBeforeRetry(ctx, wait); err != nil {
