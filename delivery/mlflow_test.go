@@ -7,12 +7,6 @@ package delivery
 import (
 	"context"
 	"encoding/json"
-	"net"
-	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -127,69 +121,11 @@ func TestMLflowReadsDeliveredSQLiteRun(t *testing.T) {
 	compareReadBack(t, mlflowReadBack(t, ts.store.URI(), res.RunID), want)
 }
 
-// startMLflowServer starts `mlflow server` (SQLite backend, served artifacts) on a free loopback
-// port, waits (bounded) for /health, and stops it with its children when the test ends.
-func startMLflowServer(t *testing.T) string {
-	t.Helper()
-	py := mlflowtest.Python(t)
-	dir := t.TempDir()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
-	ln.Close()
-	cmd := exec.Command(py, "-m", "mlflow", "server",
-		"--backend-store-uri", "sqlite:///"+filepath.ToSlash(filepath.Join(dir, "mlflow.db")),
-		"--host", "127.0.0.1", "--port", port, "--workers", "1")
-	cmd.Dir = dir
-	cmd.Env = append(mlflowtest.CleanEnv(), "MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false")
-	logPath := filepath.Join(dir, "server.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	ownProcessGroup(cmd)
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start mlflow server: %v", err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		stopProcessGroup(cmd, exited, 20*time.Second)
-		logFile.Close()
-	})
-	uri := "http://127.0.0.1:" + port
-	client := &http.Client{Timeout: 2 * time.Second}
-	deadline := time.Now().Add(3 * time.Minute)
-	for {
-		select {
-		case <-exited:
-			b, _ := os.ReadFile(logPath)
-			t.Fatalf("mlflow server exited:\n%s", b)
-		default:
-		}
-		if resp, err := client.Get(uri + "/health"); err == nil {
-			ok := resp.StatusCode == http.StatusOK
-			resp.Body.Close()
-			if ok {
-				return uri
-			}
-		}
-		if time.Now().After(deadline) {
-			b, _ := os.ReadFile(logPath)
-			t.Fatalf("mlflow server did not answer /health within 3 minutes:\n%s", b)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
 // A journal meant for a tracking server that failed in the middle of an earlier delivery (the
 // run exists, the journal holds its run_id, part of the data is acknowledged): the next delivery
 // leaves exactly one complete run on the server, which MLflow's client reads back.
 func TestDeliverToMLflowServerResumes(t *testing.T) {
-	uri := startMLflowServer(t)
+	uri := mlflowtest.StartServer(t, nil).URI
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	st, err := mlflowclient.OpenREST(uri, mlflowclient.Options{HTTP: mlflowclient.HTTPOptions{MaxRetries: 1, BackoffFactor: 0.1, BackoffJitter: 0.01}})

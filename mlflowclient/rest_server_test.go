@@ -12,9 +12,7 @@ import (
 	"io"
 	"math"
 	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -28,98 +26,14 @@ import (
 	"github.com/mltrack/mltrack/internal/mlflowtest"
 )
 
-// restServerStartTimeout bounds the wait for `mlflow server` to answer /health. Importing MLflow
-// and starting uvicorn takes 10-40 s on a loaded CI machine.
-const restServerStartTimeout = 5 * time.Minute
+// mlflowServer is a real `mlflow server` started by a test (mlflowtest.StartServer).
+type mlflowServer = mlflowtest.Server
 
-// mlflowServer is a real `mlflow server` started by a test.
-type mlflowServer struct {
-	URI string // http://127.0.0.1:<port>
-	Dir string // its working directory (./mlartifacts, ./mlruns live here)
-	Log string // its output
-}
-
-// startMLflowServer starts the real MLflow tracking server (3.18.0, from the venv mlflowtest
-// finds) on a free loopback port with a SQLite backend in a fresh directory and artifacts served
-// by default, waits (bounded) until /health answers, and stops it, with its children, when the
-// test ends. extraArgs are added to `mlflow server` (e.g. "--no-serve-artifacts"); a
-// "--backend-store-uri" among them replaces the default one.
+// startMLflowServer starts the real tracking server with a SQLite backend and served artifacts;
+// extraArgs are added to `mlflow server` (e.g. "--no-serve-artifacts").
 func startMLflowServer(t testing.TB, extraArgs ...string) *mlflowServer {
 	t.Helper()
-	return startMLflowServerEnv(t, nil, extraArgs...)
-}
-
-// startMLflowServerEnv is startMLflowServer with extra environment entries ("K=V") for the server.
-func startMLflowServerEnv(t testing.TB, env []string, extraArgs ...string) *mlflowServer {
-	t.Helper()
-	py := mlflowtest.Python(t)
-	dir := t.TempDir()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
-	ln.Close()
-
-	args := []string{"-m", "mlflow", "server", "--host", "127.0.0.1", "--port", port, "--workers", "1"}
-	if !slices.Contains(extraArgs, "--backend-store-uri") {
-		args = append(args, "--backend-store-uri", "sqlite:///"+filepath.ToSlash(filepath.Join(dir, "mlflow.db")))
-	}
-	args = append(args, extraArgs...)
-	cmd := exec.Command(py, args...)
-	cmd.Dir = dir
-	// Job execution starts extra worker processes the tests do not need.
-	cmd.Env = append(append(mlflowtest.CleanEnv(), "MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false"), env...)
-	logPath := filepath.Join(dir, "server.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	restOwnProcessGroup(cmd)
-	started := time.Now()
-	if err := cmd.Start(); err != nil {
-		logFile.Close()
-		t.Fatalf("start mlflow server: %v", err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		restStopProcessGroup(cmd, exited, 20*time.Second)
-		logFile.Close()
-	})
-
-	srv := &mlflowServer{URI: "http://127.0.0.1:" + port, Dir: dir, Log: logPath}
-	client := &http.Client{Timeout: 2 * time.Second}
-	for {
-		select {
-		case <-exited:
-			t.Fatalf("mlflow server exited while starting:\n%s", restTail(logPath))
-		default:
-		}
-		resp, err := client.Get(srv.URI + "/health")
-		if err == nil {
-			ok := resp.StatusCode == http.StatusOK
-			resp.Body.Close()
-			if ok {
-				break
-			}
-		}
-		if time.Since(started) > restServerStartTimeout {
-			t.Fatalf("mlflow server did not answer /health within %s:\n%s", restServerStartTimeout, restTail(logPath))
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	t.Logf("mlflow server %s %s ready in %s", srv.URI, strings.Join(extraArgs, " "), time.Since(started).Round(100*time.Millisecond))
-	return srv
-}
-
-func restTail(path string) string {
-	b, _ := os.ReadFile(path)
-	if len(b) > 4000 {
-		b = b[len(b)-4000:]
-	}
-	return string(b)
+	return mlflowtest.StartServer(t, nil, extraArgs...)
 }
 
 // restPython runs a script with the Python client pointed at uri and decodes the JSON object it
@@ -716,7 +630,7 @@ authorization_function = mlflow.server.auth:authenticate_request_basic_auth
 	if err := os.WriteFile(iniPath, []byte(ini), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	srv := startMLflowServerEnv(t, []string{"MLFLOW_AUTH_CONFIG_PATH=" + iniPath, "MLFLOW_FLASK_SERVER_SECRET_KEY=" + restNewKey()}, "--app-name", "basic-auth")
+	srv := mlflowtest.StartServer(t, []string{"MLFLOW_AUTH_CONFIG_PATH=" + iniPath, "MLFLOW_FLASK_SERVER_SECRET_KEY=" + restNewKey()}, "--app-name", "basic-auth")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 

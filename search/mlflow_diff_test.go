@@ -6,8 +6,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -528,7 +526,7 @@ func TestSearchMatchesMLflow(t *testing.T) {
 		t.Skip("starts MLflow and an mlflow server")
 	}
 	dir := t.TempDir()
-	srv := startMLflowServer(t, py)
+	srv := mlflowtest.StartServer(t, nil).URI
 	// Stores the Python client writes, and stores mltrack writes (MLflow then only searches them).
 	stores := []diffStore{
 		{Name: "sqlite", URI: "sqlite:///" + filepath.ToSlash(filepath.Join(dir, "db", "mlflow.db"))},
@@ -747,63 +745,5 @@ func runPython(t *testing.T, py, dir, script string, env ...string) {
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("python: %v\n%s", err, out.String())
-	}
-}
-
-// startMLflowServer starts `mlflow server` (SQLite backend) on a free loopback port, waits at most
-// 5 minutes for /health, and stops it (with its children) when the test ends. It returns its URI.
-func startMLflowServer(t *testing.T, py string) string {
-	t.Helper()
-	dir := t.TempDir()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
-	ln.Close()
-	cmd := exec.Command(py, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", port, "--workers", "1",
-		"--backend-store-uri", "sqlite:///"+filepath.ToSlash(filepath.Join(dir, "mlflow.db")))
-	cmd.Dir = dir
-	cmd.Env = append(mlflowtest.CleanEnv(), "MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false")
-	logPath := filepath.Join(dir, "server.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	ownProcessGroup(cmd)
-	if err := cmd.Start(); err != nil {
-		logFile.Close()
-		t.Fatalf("start mlflow server: %v", err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		stopProcessGroup(cmd, exited, 20*time.Second)
-		logFile.Close()
-	})
-	uri := "http://127.0.0.1:" + port
-	client := &http.Client{Timeout: 2 * time.Second}
-	started := time.Now()
-	for {
-		select {
-		case <-exited:
-			b, _ := os.ReadFile(logPath)
-			t.Fatalf("mlflow server exited while starting:\n%s", b)
-		default:
-		}
-		if resp, err := client.Get(uri + "/health"); err == nil {
-			ok := resp.StatusCode == http.StatusOK
-			resp.Body.Close()
-			if ok {
-				t.Logf("mlflow server ready in %s", time.Since(started).Round(100*time.Millisecond))
-				return uri
-			}
-		}
-		if time.Since(started) > 5*time.Minute {
-			b, _ := os.ReadFile(logPath)
-			t.Fatalf("mlflow server did not answer /health within 5 minutes:\n%s", b)
-		}
-		time.Sleep(200 * time.Millisecond)
 	}
 }

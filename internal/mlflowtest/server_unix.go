@@ -1,6 +1,6 @@
 //go:build unix
 
-package search
+package mlflowtest
 
 import (
 	"os/exec"
@@ -8,14 +8,14 @@ import (
 	"time"
 )
 
-// ownProcessGroup puts the server in its own process group, so that stopping it also stops the
-// uvicorn children `mlflow server` starts.
+// ownProcessGroup puts the server in its own process group: `mlflow server` starts uvicorn (and
+// possibly job runners) as children, and stopping only the parent would leave them behind.
 func ownProcessGroup(cmd *exec.Cmd) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 }
 
-// stopProcessGroup sends SIGTERM to the group this test started, waits up to grace for the leader,
-// then kills what is left of the group.
+// stopProcessGroup sends SIGTERM to the group the test started, waits up to grace for the leader
+// to exit, then kills what is left of the group (children may outlive the leader briefly).
 func stopProcessGroup(cmd *exec.Cmd, exited <-chan struct{}, grace time.Duration) {
 	pgid := cmd.Process.Pid
 	_ = syscall.Kill(-pgid, syscall.SIGTERM)
